@@ -1,0 +1,64 @@
+# Palisade build. `make` builds bin/runsc; `make demo` runs something in the
+# sandbox; `make test` runs every test tier that this machine supports.
+# Targets that compile cgo (libseccomp) or C test programs depend on `deps`,
+# which installs what is missing from Debian, so a fresh machine needs no
+# manual step.
+
+GO       ?= go
+RUNSC    := bin/runsc
+PKGS     := ./...
+# Debian packages the build and the tests need.
+DEB_PKGS := gcc libc6-dev libseccomp-dev pkg-config make strace
+FUZZTIME ?= 10s
+
+.PHONY: all build deps test unit-test fuzz lint bench demo clean
+
+all: build
+
+build: deps
+	$(GO) build -o $(RUNSC) ./runsc
+
+# deps installs missing Debian packages (needs root, as everything that
+# uses ptrace and namespaces here does).
+deps:
+	@missing=""; for p in $(DEB_PKGS); do \
+	  dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q "ok installed" || missing="$$missing $$p"; \
+	done; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:$$missing"; \
+	  if [ "$$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi; \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+# test runs the unit, integration, conformance and end-to-end tests, then a
+# short fuzzing pass over every fuzz target.
+test: build
+	$(GO) test -count=1 -timeout 20m $(PKGS)
+	$(MAKE) --no-print-directory fuzz
+
+# fuzz runs each Go fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for longer).
+fuzz: deps
+	@set -e; for pkg in $$($(GO) list ./...); do \
+	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
+	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
+	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
+	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg >/tmp/palisade-fuzz.log 2>&1 || { cat /tmp/palisade-fuzz.log; exit 1; }; \
+	  done; \
+	done
+
+lint: deps
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet $(PKGS)
+	$(GO) tool staticcheck $(PKGS)
+	@if [ -x ../shared/tools/layercheck ]; then ../shared/tools/layercheck; fi
+
+bench: build
+	$(GO) test -count=1 -run='^$$' -bench=. -benchtime=2s ./platform/... ./p9/... ./gofer/...
+	$(GO) run ./test/bench
+
+demo: build
+	@./test/demo.sh
+
+clean:
+	rm -rf bin test/syscalls/build test/e2e/build test/bench/build

@@ -1,0 +1,127 @@
+// Command bench measures Palisade against baselines run in the same
+// process, and prints each result as a ratio. It is run by `make bench`
+// after bin/runsc is built.
+//
+// The syscall round trip is measured with a libc-free guest that makes N
+// getppid calls: the per-call cost is the difference between a long and a
+// short run divided by the difference in N, which cancels start-up. The same
+// guest runs natively, under a minimal C PTRACE_SYSEMU tracer (the ptrace
+// floor on this machine) and under `runsc do`.
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"time"
+)
+
+var (
+	runscPath = flag.String("runsc", "bin/runsc", "path to the runsc binary")
+	buildDir  = flag.String("build", "test/bench/build", "directory for compiled helpers")
+	srcDir    = flag.String("src", "test/bench/csrc", "directory holding the C sources")
+	reps      = flag.Int("reps", 5, "repetitions of each measurement (the median is reported)")
+)
+
+func main() {
+	flag.Parse()
+	if err := run(); err != nil {
+		fmt.Fprintf(os.Stderr, "bench: %v\n", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	if err := os.MkdirAll(*buildDir, 0o755); err != nil {
+		return fmt.Errorf("creating %s: %w", *buildDir, err)
+	}
+	guest := filepath.Join(*buildDir, "getppid_loop")
+	tracer := filepath.Join(*buildDir, "sysemu_tracer")
+	if err := gcc(guest, filepath.Join(*srcDir, "getppid_loop.c"), "-O2", "-static", "-nostdlib", "-fno-stack-protector"); err != nil {
+		return err
+	}
+	if err := gcc(tracer, filepath.Join(*srcDir, "sysemu_tracer.c"), "-O2"); err != nil {
+		return err
+	}
+	runsc, err := filepath.Abs(*runscPath)
+	if err != nil {
+		return err
+	}
+	if _, err := os.Stat(runsc); err != nil {
+		return fmt.Errorf("runsc binary: %w (run make first)", err)
+	}
+	return syscallRoundTrip(guest, tracer, runsc)
+}
+
+func gcc(out, src string, flags ...string) error {
+	args := append(append([]string{}, flags...), "-o", out, src)
+	cmd := exec.Command("gcc", args...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Run(); err != nil {
+		return fmt.Errorf("compiling %s: %w", src, err)
+	}
+	return nil
+}
+
+// perCall returns the median per-iteration cost of prefix+[guest N] over
+// reps runs, from the difference between nLong and nShort iterations.
+func perCall(prefix []string, guest string, nShort, nLong int) (time.Duration, error) {
+	var samples []time.Duration
+	for range *reps {
+		short, err := timeRun(prefix, guest, nShort)
+		if err != nil {
+			return 0, err
+		}
+		long, err := timeRun(prefix, guest, nLong)
+		if err != nil {
+			return 0, err
+		}
+		samples = append(samples, (long-short)/time.Duration(nLong-nShort))
+	}
+	slices.Sort(samples)
+	return samples[len(samples)/2], nil
+}
+
+func timeRun(prefix []string, guest string, n int) (time.Duration, error) {
+	argv := append(append([]string{}, prefix...), guest, strconv.Itoa(n))
+	cmd := exec.Command(argv[0], argv[1:]...)
+	cmd.Stdout = os.Stdout
+	cmd.Stderr = os.Stderr
+	start := time.Now()
+	err := cmd.Run()
+	d := time.Since(start)
+	if err != nil {
+		return 0, fmt.Errorf("running %v: %w", argv, err)
+	}
+	return d, nil
+}
+
+func syscallRoundTrip(guest, tracer, runsc string) error {
+	fmt.Println("syscall round trip: getppid in a loop, per call (median of", *reps, "runs, long minus short run)")
+	native, err := perCall(nil, guest, 100000, 2100000)
+	if err != nil {
+		return err
+	}
+	floor, err := perCall([]string{tracer}, guest, 10000, 110000)
+	if err != nil {
+		return err
+	}
+	sandbox, err := perCall([]string{runsc, "do"}, guest, 10000, 110000)
+	if err != nil {
+		return err
+	}
+	fmt.Printf("  %-26s %10s\n", "native", fmtDur(native))
+	fmt.Printf("  %-26s %10s\n", "C PTRACE_SYSEMU tracer", fmtDur(floor))
+	fmt.Printf("  %-26s %10s\n", "runsc do", fmtDur(sandbox))
+	fmt.Printf("  ratio runsc/C-tracer: %.2fx (target <= 1.30x); runsc/native: %.0fx\n",
+		float64(sandbox)/float64(floor), float64(sandbox)/float64(native))
+	return nil
+}
+
+func fmtDur(d time.Duration) string {
+	return fmt.Sprintf("%.2f us", float64(d)/float64(time.Microsecond))
+}

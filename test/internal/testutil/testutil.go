@@ -1,0 +1,162 @@
+// Package testutil holds helpers shared by Palisade's test tiers: finding
+// the repository and the runsc binary, compiling C test programs, running
+// commands with a deadline, and proving that no sandbox process outlived a
+// test.
+package testutil
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// RepoRoot returns the repository root (the directory holding go.mod).
+func RepoRoot(t testing.TB) string {
+	t.Helper()
+	dir, err := os.Getwd()
+	if err != nil {
+		t.Fatalf("getwd: %v", err)
+	}
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatalf("no go.mod above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// Runsc returns the absolute path of the runsc binary: $RUNSC, or
+// bin/runsc in the repository. It skips the test when neither exists, so
+// that `go test ./...` before `make` says what is missing.
+func Runsc(t testing.TB) string {
+	t.Helper()
+	p := os.Getenv("RUNSC")
+	if p == "" {
+		p = filepath.Join(RepoRoot(t), "bin", "runsc")
+	}
+	abs, err := filepath.Abs(p)
+	if err != nil {
+		t.Fatalf("runsc path: %v", err)
+	}
+	if _, err := os.Stat(abs); err != nil {
+		t.Skipf("runsc binary not built (%v); run make", err)
+	}
+	return abs
+}
+
+// RequireRoot skips the test unless it runs as root.
+func RequireRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root (ptrace, namespaces)")
+	}
+}
+
+// CompileC compiles src into dir/name with gcc and the given flags and
+// returns the binary's path.
+func CompileC(t testing.TB, dir, name, src string, flags ...string) string {
+	t.Helper()
+	out := filepath.Join(dir, name)
+	args := append(append([]string{}, flags...), "-o", out, src)
+	cmd := exec.Command("gcc", args...)
+	if b, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("gcc %s: %v\n%s", src, err, b)
+	}
+	return out
+}
+
+// Result is what a finished command left behind.
+type Result struct {
+	Stdout, Stderr string
+	ExitCode       int // -1 if it did not exit normally
+}
+
+// Run runs argv with stdin, failing the test if it does not finish within
+// timeout (the whole process group is killed then).
+func Run(t testing.TB, timeout time.Duration, stdin string, env []string, argv ...string) Result {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Stdin = strings.NewReader(stdin)
+	if env != nil {
+		cmd.Env = env
+	}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if ctx.Err() != nil {
+		t.Fatalf("%v: timed out after %v\nstdout: %s\nstderr: %s", argv, timeout, stdout.String(), stderr.String())
+	}
+	res := Result{Stdout: stdout.String(), Stderr: stderr.String(), ExitCode: cmd.ProcessState.ExitCode()}
+	var exitErr *exec.ExitError
+	if err != nil && !errors.As(err, &exitErr) {
+		t.Fatalf("%v: %v", argv, err)
+	}
+	return res
+}
+
+// ProcessesOf lists the pids of live processes whose executable is exe.
+// Stub processes are clones of runsc that never exec, so they show up here
+// too.
+func ProcessesOf(exe string) []int {
+	var pids []int
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		target, err := os.Readlink(filepath.Join("/proc", e.Name(), "exe"))
+		if err != nil {
+			continue
+		}
+		if strings.TrimSuffix(target, " (deleted)") == exe {
+			pids = append(pids, pid)
+		}
+	}
+	return pids
+}
+
+// NoLeftovers fails the test if any process running exe is alive once the
+// test ends, after a short grace period for the kernel to reap them.
+func NoLeftovers(t testing.TB, exe string) {
+	t.Helper()
+	t.Cleanup(func() {
+		var pids []int
+		for range 50 {
+			if pids = ProcessesOf(exe); len(pids) == 0 {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("processes of %s left behind: %v", exe, describe(pids))
+		for _, p := range pids {
+			syscall.Kill(p, syscall.SIGKILL)
+		}
+	})
+}
+
+func describe(pids []int) string {
+	var parts []string
+	for _, p := range pids {
+		stat, _ := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p))
+		parts = append(parts, strings.TrimSpace(string(stat)))
+	}
+	return strings.Join(parts, "; ")
+}
