@@ -1,0 +1,185 @@
+// Package kernel holds the Sentry's process model: the Kernel (the platform,
+// the memory file, clocks, UTS names and the syscall table), thread groups
+// (processes) and tasks (threads).
+//
+// Each task runs on its own goroutine locked to one OS thread for its whole
+// life, because the platform binds a guest thread to the host thread that
+// traces it. The task loop switches into the guest with
+// platform.Context.Switch and handles what comes back: a system call is
+// dispatched through the SyscallTable and its result written to rax (a
+// negated errno on failure); a fault goes to the task's MemoryManager, which
+// maps the page in (demand paging) or declines, in which case the task's
+// thread group dies of the signal, as with an unhandled signal; an
+// interruption means another goroutine wants the task to stop (exit_group,
+// a kill) and the loop checks for it.
+//
+// Signal handlers, clone and wait come in later changes; the structures
+// (a Task with its own platform.Context and register state, a ThreadGroup
+// with a task list and one exit status) are shaped for them.
+package kernel
+
+import (
+	"fmt"
+	"sync"
+	"time"
+
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/platform"
+	"github.com/palisade-sandbox/palisade/sentry/arch"
+	"github.com/palisade-sandbox/palisade/sentry/pgalloc"
+)
+
+// Default UTS values.
+const (
+	DefaultSysname  = "Linux"
+	DefaultNodename = "palisade"
+	DefaultRelease  = "6.12.0"
+	DefaultVersion  = "#1 SMP Palisade"
+	DefaultMachine  = "x86_64"
+	DefaultDomain   = "(none)"
+)
+
+// Config configures a Kernel.
+type Config struct {
+	// Platform runs guest code.
+	Platform platform.Platform
+	// MemoryFile holds guest memory.
+	MemoryFile *pgalloc.MemoryFile
+	// SyscallTable serves system calls.
+	SyscallTable *SyscallTable
+	// Hostname, Release and Version override the UTS defaults.
+	Hostname string
+	Release  string
+	Version  string
+	// Stdio are the host descriptors behind guest fds 0, 1 and 2.
+	Stdio [3]int
+	// Tracer, if set, sees every system call after it returns (--strace).
+	Tracer SyscallTracer
+	// Randomize enables address-space layout randomization.
+	Randomize bool
+}
+
+// SyscallTracer observes system calls.
+type SyscallTracer interface {
+	// SyscallExit is called after the handler of syscall nr returns
+	// (rval on success, errno otherwise). If the call ended the task
+	// (exit, exit_group), t.Exiting() reports true.
+	SyscallExit(t *Task, nr uintptr, args *arch.SyscallArguments, rval uintptr, errno linux.Errno)
+}
+
+// Kernel is one sandbox's kernel.
+type Kernel struct {
+	platform     platform.Platform
+	mf           *pgalloc.MemoryFile
+	syscallTable *SyscallTable
+	tracer       SyscallTracer
+	stdio        [3]int
+	randomize    bool
+
+	// uts is fixed after New.
+	uts linux.Utsname
+
+	// bootTime anchors CLOCK_MONOTONIC and CLOCK_BOOTTIME.
+	bootTime time.Time
+
+	// mu guards nextTID, tasks and threadGroups.
+	mu           sync.Mutex
+	nextTID      int32
+	tasks        map[int32]*Task
+	threadGroups map[int32]*ThreadGroup
+}
+
+// New returns a kernel.
+func New(cfg Config) (*Kernel, error) {
+	if cfg.Platform == nil || cfg.MemoryFile == nil || cfg.SyscallTable == nil {
+		return nil, fmt.Errorf("kernel: platform, memory file and syscall table are required")
+	}
+	k := &Kernel{
+		platform:     cfg.Platform,
+		mf:           cfg.MemoryFile,
+		syscallTable: cfg.SyscallTable,
+		tracer:       cfg.Tracer,
+		stdio:        cfg.Stdio,
+		randomize:    cfg.Randomize,
+		uts: linux.Utsname{
+			Sysname:    DefaultSysname,
+			Nodename:   DefaultNodename,
+			Release:    DefaultRelease,
+			Version:    DefaultVersion,
+			Machine:    DefaultMachine,
+			Domainname: DefaultDomain,
+		},
+		bootTime:     time.Now(),
+		nextTID:      1,
+		tasks:        make(map[int32]*Task),
+		threadGroups: make(map[int32]*ThreadGroup),
+	}
+	if cfg.Hostname != "" {
+		k.uts.Nodename = cfg.Hostname
+	}
+	if cfg.Release != "" {
+		k.uts.Release = cfg.Release
+	}
+	if cfg.Version != "" {
+		k.uts.Version = cfg.Version
+	}
+	for _, s := range []string{k.uts.Nodename, k.uts.Release, k.uts.Version} {
+		if len(s) >= linux.UTSLen {
+			return nil, fmt.Errorf("kernel: UTS name %q longer than %d bytes", s, linux.UTSLen-1)
+		}
+	}
+	return k, nil
+}
+
+// Platform returns the platform.
+func (k *Kernel) Platform() platform.Platform { return k.platform }
+
+// MemoryFile returns the memory file.
+func (k *Kernel) MemoryFile() *pgalloc.MemoryFile { return k.mf }
+
+// SyscallTable returns the syscall table.
+func (k *Kernel) SyscallTable() *SyscallTable { return k.syscallTable }
+
+// Utsname returns the UTS names uname(2) reports.
+func (k *Kernel) Utsname() linux.Utsname { return k.uts }
+
+// HostStdio returns the host descriptor behind guest fd 0, 1 or 2.
+func (k *Kernel) HostStdio(fd int) int { return k.stdio[fd] }
+
+// MonotonicNanos returns CLOCK_MONOTONIC: time since the kernel booted.
+func (k *Kernel) MonotonicNanos() int64 { return int64(time.Since(k.bootTime)) }
+
+// RealtimeNanos returns CLOCK_REALTIME.
+func (k *Kernel) RealtimeNanos() int64 { return time.Now().UnixNano() }
+
+// Tracer returns the syscall tracer, or nil.
+func (k *Kernel) Tracer() SyscallTracer { return k.tracer }
+
+// allocTID returns a new thread ID and registers t under it.
+func (k *Kernel) allocTID(t *Task) (int32, error) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	const pidMax = 1 << 22
+	for range pidMax {
+		tid := k.nextTID
+		k.nextTID++
+		if k.nextTID >= pidMax {
+			k.nextTID = 2
+		}
+		if _, used := k.tasks[tid]; !used {
+			k.tasks[tid] = t
+			return tid, nil
+		}
+	}
+	return 0, fmt.Errorf("kernel: out of thread IDs")
+}
+
+// removeTask unregisters a task.
+func (k *Kernel) removeTask(t *Task) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.tasks, t.tid)
+	if t.tg.leader == t {
+		delete(k.threadGroups, t.tg.pid)
+	}
+}

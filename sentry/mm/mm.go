@@ -1,0 +1,159 @@
+// Package mm implements guest address spaces. A MemoryManager records the
+// guest's virtual memory areas (VMAs: address range, permissions, private or
+// shared, and, later, the file and offset backing them) and, separately,
+// which ranges of the memory file (package pgalloc) currently back which
+// guest pages (PMAs). VMAs change only through mmap, munmap, mprotect, brk
+// and exec; PMAs are created lazily.
+//
+// Demand paging: a new VMA has no pages. When the guest touches one, the
+// platform reports a fault; HandleFault checks the address against the
+// VMAs (an address outside any VMA, or an access the VMA does not allow, is
+// a guest SIGSEGV), allocates memory-file pages for an aligned chunk around
+// the address (fault-around: one ptrace stop costs tens of microseconds, so
+// each fault maps up to faultAroundSize, or all of a small VMA) and maps them
+// into the platform AddressSpace. The Sentry itself reads and writes guest
+// memory (CopyIn, CopyOut, ...) through its own mapping of the memory file,
+// allocating pages the same way when a valid address has none yet, and
+// returns EFAULT for anything the guest could not access itself.
+package mm
+
+import (
+	"sync"
+
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/platform"
+	"github.com/palisade-sandbox/palisade/sentry/pgalloc"
+)
+
+// Layout constants (x86-64 Linux values).
+const (
+	// DefaultStackSize is RLIMIT_STACK's default soft limit.
+	DefaultStackSize = 8 << 20
+	// StackGuardGap is the gap Linux keeps below a stack (256 pages).
+	StackGuardGap = 256 * linux.PageSize
+	// minMmapGap is the least room mmap_base leaves for the stack.
+	minMmapGap = 128 << 20
+	// faultAroundSize is how much a single fault maps, aligned.
+	faultAroundSize = 64 << 10
+	// smallVMASize: a VMA this small is mapped whole on its first fault.
+	smallVMASize = 128 << 10
+	// maxMapCount is vm.max_map_count's default.
+	maxMapCount = 65530
+)
+
+// MemoryManager is one guest address space.
+type MemoryManager struct {
+	mf      *pgalloc.MemoryFile
+	as      platform.AddressSpace
+	minAddr uintptr
+	maxAddr uintptr
+
+	// mu guards everything below, and orders changes to as.
+	mu sync.Mutex
+	// vmas are the mapped areas, sorted by address, non-overlapping.
+	vmas []vma
+	// pmas are the memory-file ranges backing guest pages, sorted,
+	// non-overlapping, each inside one VMA.
+	pmas []pma
+	// brkStart is the start of the heap; brk is the current break.
+	brkStart uintptr
+	brk      uintptr
+	// mmapBase is the top of the top-down mmap area.
+	mmapBase uintptr
+	// stackTop is the top of the initial stack.
+	stackTop uintptr
+	// users counts the tasks sharing this address space.
+	users int
+	// released is set when the last user went away.
+	released bool
+}
+
+// New returns an empty address space whose pages come from mf and are made
+// visible to the guest through as. Mappings are confined to
+// [minAddr, maxAddr).
+func New(mf *pgalloc.MemoryFile, as platform.AddressSpace, minAddr, maxAddr uintptr) *MemoryManager {
+	minAddr = pageRoundUp(minAddr)
+	maxAddr = pageRoundDown(maxAddr)
+	return &MemoryManager{
+		mf:       mf,
+		as:       as,
+		minAddr:  minAddr,
+		maxAddr:  maxAddr,
+		mmapBase: maxAddr,
+		stackTop: maxAddr,
+		users:    1,
+	}
+}
+
+// AddressSpace returns the platform address space.
+func (mm *MemoryManager) AddressSpace() platform.AddressSpace { return mm.as }
+
+// MinAddress returns the lowest address a mapping may use.
+func (mm *MemoryManager) MinAddress() uintptr { return mm.minAddr }
+
+// MaxAddress returns one past the highest user address.
+func (mm *MemoryManager) MaxAddress() uintptr { return mm.maxAddr }
+
+// SetLayout sets the stack top and derives mmap_base below it the way
+// Linux's mmap_base() does: a gap of the stack limit plus the guard gap,
+// at least 128 MiB, plus randomPad.
+func (mm *MemoryManager) SetLayout(stackTop, stackLimit, randomPad uintptr) {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	gap := stackLimit + StackGuardGap + randomPad
+	if gap < minMmapGap {
+		gap = minMmapGap
+	}
+	if maxGap := (mm.maxAddr - mm.minAddr) / 6 * 5; gap > maxGap {
+		gap = maxGap
+	}
+	mm.stackTop = stackTop
+	if stackTop-mm.minAddr > gap {
+		mm.mmapBase = pageRoundDown(stackTop - gap)
+	} else {
+		mm.mmapBase = stackTop
+	}
+}
+
+// MmapBase returns the top of the top-down mmap area.
+func (mm *MemoryManager) MmapBase() uintptr {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	return mm.mmapBase
+}
+
+// IncUsers adds a task sharing the address space.
+func (mm *MemoryManager) IncUsers() {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.users++
+}
+
+// DecUsers drops a user; the last one releases all memory and the
+// platform address space.
+func (mm *MemoryManager) DecUsers() {
+	mm.mu.Lock()
+	defer mm.mu.Unlock()
+	mm.users--
+	if mm.users > 0 || mm.released {
+		return
+	}
+	mm.released = true
+	for _, p := range mm.pmas {
+		mm.mf.DecRef(p.fr)
+	}
+	mm.pmas = nil
+	mm.vmas = nil
+	if mm.as != nil {
+		mm.as.Release()
+	}
+}
+
+func pageRoundDown(a uintptr) uintptr { return a &^ (linux.PageSize - 1) }
+func pageRoundUp(a uintptr) uintptr   { return (a + linux.PageSize - 1) &^ (linux.PageSize - 1) }
+
+// pageRoundUpChecked rounds a length up to pages, reporting overflow.
+func pageRoundUpChecked(n uintptr) (uintptr, bool) {
+	r := (n + linux.PageSize - 1) &^ (linux.PageSize - 1)
+	return r, r >= n
+}

@@ -1,0 +1,99 @@
+package linux
+
+import (
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/platform"
+	"github.com/palisade-sandbox/palisade/sentry/arch"
+	"github.com/palisade-sandbox/palisade/sentry/kernel"
+	"github.com/palisade-sandbox/palisade/sentry/mm"
+	"golang.org/x/sys/unix"
+)
+
+// knownMapFlags are the mmap flags Linux accepts with MAP_SHARED_VALIDATE.
+const knownMapFlags = linux.MAP_TYPE | linux.MAP_FIXED | linux.MAP_ANONYMOUS | linux.MAP_32BIT |
+	linux.MAP_GROWSDOWN | linux.MAP_DENYWRITE | linux.MAP_EXECUTABLE | linux.MAP_LOCKED |
+	linux.MAP_NORESERVE | linux.MAP_POPULATE | linux.MAP_NONBLOCK | linux.MAP_STACK |
+	linux.MAP_HUGETLB | linux.MAP_SYNC | linux.MAP_FIXED_NOREPLACE
+
+// map32Start and map32End bound MAP_32BIT mappings on x86-64 (the second
+// gigabyte, as Linux's arch_get_unmapped_area picks).
+const (
+	map32Start = 0x40000000
+	map32End   = 0x80000000
+)
+
+// Mmap implements mmap(2) for anonymous memory.
+func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	addr, length := args[0].Pointer(), uintptr(args[1].Uint64())
+	prot, flags, fd, off := args[2].Int(), args[3].Int(), args[4].Int(), args[5].Uint64()
+	if off&(linux.PageSize-1) != 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&linux.MAP_ANONYMOUS == 0 {
+		// No file can be mapped yet: the stdio descriptors are not
+		// mappable here, and nothing else is open.
+		if fd >= 0 && fd <= 2 {
+			return 0, unix.ENODEV
+		}
+		return 0, unix.EBADF
+	}
+	switch flags & linux.MAP_TYPE {
+	case linux.MAP_PRIVATE, linux.MAP_SHARED:
+	case linux.MAP_SHARED_VALIDATE:
+		if flags&^knownMapFlags != 0 {
+			return 0, unix.EOPNOTSUPP
+		}
+	default:
+		return 0, unix.EINVAL
+	}
+	if length == 0 {
+		return 0, unix.EINVAL
+	}
+	if flags&linux.MAP_HUGETLB != 0 {
+		// No huge page pool is configured.
+		return 0, unix.ENOMEM
+	}
+	opts := mm.MMapOpts{
+		Length:    length,
+		Addr:      addr,
+		Fixed:     flags&(linux.MAP_FIXED|linux.MAP_FIXED_NOREPLACE) != 0,
+		NoReplace: flags&linux.MAP_FIXED_NOREPLACE != 0 && flags&linux.MAP_FIXED == 0,
+		Perms: platform.AccessType{
+			Read:    prot&linux.PROT_READ != 0,
+			Write:   prot&linux.PROT_WRITE != 0,
+			Execute: prot&linux.PROT_EXEC != 0,
+		},
+		Private:   flags&linux.MAP_TYPE == linux.MAP_PRIVATE,
+		GrowsDown: flags&linux.MAP_GROWSDOWN != 0,
+	}
+	m := t.MemoryManager()
+	want32 := flags&linux.MAP_32BIT != 0 && !opts.Fixed
+	if want32 && (addr < map32Start || addr >= map32End) {
+		opts.Addr = map32Start
+	}
+	got, errno := m.MMap(opts)
+	if errno != 0 {
+		return 0, errno
+	}
+	if want32 && got+length > map32End {
+		m.MUnmap(got, length)
+		return 0, unix.ENOMEM
+	}
+	return got, 0
+}
+
+// Munmap implements munmap(2).
+func Munmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return 0, t.MemoryManager().MUnmap(args[0].Pointer(), uintptr(args[1].Uint64()))
+}
+
+// Mprotect implements mprotect(2).
+func Mprotect(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return 0, t.MemoryManager().MProtect(args[0].Pointer(), uintptr(args[1].Uint64()), int(args[2].Int()))
+}
+
+// Brk implements brk(2): it returns the new break, or the old one if the
+// request cannot be met.
+func Brk(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return t.MemoryManager().Brk(args[0].Pointer()), 0
+}
