@@ -12,11 +12,15 @@ import (
 	"github.com/palisade-sandbox/palisade/test/internal/testutil"
 )
 
-// staticPrograms compiles the C programs in csrc statically, once per test.
+// staticProgram compiles the C program csrc/name.c into a temporary
+// directory with -O2 and flags (-static unless flags say otherwise).
 func staticProgram(t *testing.T, name string, flags ...string) string {
 	t.Helper()
 	src := filepath.Join(testutil.RepoRoot(t), "test", "e2e", "csrc", name+".c")
-	return testutil.CompileC(t, t.TempDir(), name, src, append([]string{"-O2", "-static"}, flags...)...)
+	if len(flags) == 0 {
+		flags = []string{"-static"}
+	}
+	return testutil.CompileC(t, t.TempDir(), name, src, append([]string{"-O2"}, flags...)...)
 }
 
 func TestStaticHello(t *testing.T) {
