@@ -94,9 +94,16 @@ type AddressSpace interface {
 
 // State is the guest CPU state a Context runs and returns.
 type State struct {
-	// Regs are the general registers, including FS and GS base.
+	// Regs are the general registers, including FS and GS base. Switch
+	// loads them and reads them back at every event.
 	Regs linux.PtraceRegs
-	// FP is the FP/XSAVE area, FPStateSize bytes long.
+	// FP is the FP/XSAVE area, FPStateSize bytes long. Switch loads it
+	// into the guest when it differs from what was last loaded or pulled,
+	// but does not read it back: the FP registers stay in the host thread
+	// that runs the guest, because fetching them costs more than the rest
+	// of a syscall round trip. Call Context.PullFPState before reading or
+	// changing FP (signal frames, clone, ptrace); after that a change is
+	// loaded by the next Switch.
 	FP []byte
 }
 
@@ -148,6 +155,11 @@ type Context interface {
 	// read before and written back after. A Context must be used from one
 	// locked OS thread for its whole life.
 	Switch(as AddressSpace, st *State) (Event, error)
+
+	// PullFPState copies the guest's current FP state, as it was at the
+	// last event of Switch into as, into st.FP. Before the first Switch
+	// into as it leaves st.FP unchanged.
+	PullFPState(as AddressSpace, st *State) error
 
 	// Interrupt makes a running or future Switch return EventInterrupted
 	// promptly. It may be called from any goroutine. Only one pending

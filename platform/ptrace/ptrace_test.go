@@ -179,6 +179,14 @@ func TestFPRoundTrip(t *testing.T) {
 	if ev, err = c.Switch(as, st); err != nil || ev.Kind != platform.EventSyscall {
 		t.Fatalf("second Switch: %v %v", ev.Kind, err)
 	}
+	// Switch leaves the FP state in the stub thread: st.FP still holds
+	// what the Sentry loaded until it pulls.
+	if got := binary.LittleEndian.Uint64(st.FP[xmmOffset(1):]); got != 0 {
+		t.Errorf("st.FP changed without PullFPState: xmm1 = %#x", got)
+	}
+	if err := c.PullFPState(as, st); err != nil {
+		t.Fatalf("PullFPState: %v", err)
+	}
 	if got := binary.LittleEndian.Uint64(st.FP[xmmOffset(1):]); got != 0x8877665544332211 {
 		t.Errorf("xmm1 read back as %#x, want 0x8877665544332211", got)
 	}

@@ -66,6 +66,8 @@ func (c *fakeCtx) Switch(as platform.AddressSpace, st *platform.State) (platform
 	c.i++
 	return s(c.p.t, st), nil
 }
+func (c *fakeCtx) PullFPState(platform.AddressSpace, *platform.State) error { return nil }
+
 func (c *fakeCtx) Interrupt() {}
 func (c *fakeCtx) Release()   {}
 
