@@ -1,44 +1,32 @@
-// Package loader loads a program into a new address space: it parses and
-// validates the ELF file (every offset and size is treated as hostile),
-// creates a VMA per PT_LOAD segment and copies the file's bytes into it
-// (the bss is left as the memory file's zero pages), places the break just
-// above the highest segment, and builds the initial stack exactly as
-// Linux's binfmt_elf does (argument and environment strings, the platform
-// string, AT_RANDOM bytes, the auxiliary vector, the pointer arrays and
-// argc), returning the entry point and stack pointer.
-//
-// This version loads static executables: ET_EXEC, and static-PIE ET_DYN
-// (no PT_INTERP) at a chosen base. Programs that need an interpreter are
-// refused with ENOEXEC.
+// Package loader implements what execve(2) does to a fresh address space.
+// It opens the named file through a FileOpener (the kernel's VFS, or the
+// host for tests and runsc do) and follows "#!" interpreter scripts as
+// Linux's binfmt_script does (the first line of at most 256 bytes names
+// the interpreter and one optional argument; argv becomes interpreter,
+// argument, script path, original argv[1:]; at most five nested scripts,
+// then ELOOP). It parses and validates the ELF program (every offset and
+// size is treated as hostile), creates a VMA per PT_LOAD segment and
+// copies the file's bytes into it (the bss is left as the memory file's
+// zero pages); a PIE goes at ELF_ET_DYN_BASE, 2/3 of the address space,
+// plus a random offset. If the program names an interpreter (PT_INTERP,
+// the dynamic linker), that is opened and loaded the same way where mmap
+// would put it, and execution starts at its entry with AT_BASE, AT_ENTRY
+// and AT_PHDR telling it where everything is. The break goes just above
+// the program's highest segment, and the initial stack is built exactly as
+// Linux's create_elf_tables does (argument and environment strings, the
+// platform string, AT_RANDOM bytes, the auxiliary vector, the pointer
+// arrays and argc). Errors carry the errno execve returns.
 package loader
 
 import (
+	"bytes"
 	"encoding/binary"
 	"fmt"
 	"io"
 	"math/bits"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
-	"golang.org/x/sys/unix"
 )
-
-// FormatError is a malformed or unsupported executable. It matches
-// unix.ENOEXEC with errors.Is, the errno execve(2) would return.
-type FormatError struct {
-	Reason string
-}
-
-func (e *FormatError) Error() string { return e.Reason }
-
-// Is makes FormatError match ENOEXEC.
-func (e *FormatError) Is(target error) bool { return target == unix.ENOEXEC }
-
-func formatErr(format string, args ...any) error {
-	return &FormatError{Reason: fmt.Sprintf(format, args...)}
-}
-
-// ErrNotELF is returned for a file that does not start with the ELF magic.
-var ErrNotELF = &FormatError{Reason: "not an ELF file"}
 
 // maxInterpLen bounds PT_INTERP (PATH_MAX).
 const maxInterpLen = 4096
@@ -67,8 +55,10 @@ type ELFInfo struct {
 	// Segments are the PT_LOAD headers in ascending, non-overlapping
 	// address order.
 	Segments []Segment
-	// Interp is PT_INTERP's path, if any.
-	Interp string
+	// HasInterp is set if the file has a PT_INTERP; Interp is its path
+	// (up to the first NUL; it may be empty, which no file opener finds).
+	HasInterp bool
+	Interp    string
 	// ExecStack is true if PT_GNU_STACK asks for an executable stack (or
 	// is absent, as Linux defaults on x86-64).
 	ExecStack bool
@@ -161,23 +151,17 @@ func ParseELF(r io.ReaderAt, size int64) (*ELFInfo, error) {
 				return nil, err
 			}
 		case linux.PT_INTERP:
-			if info.Interp != "" {
-				return nil, formatErr("more than one PT_INTERP")
+			// Like Linux, the first PT_INTERP counts and later ones
+			// are ignored.
+			if info.HasInterp {
+				continue
 			}
-			if s.Filesz < 2 || s.Filesz > maxInterpLen || s.Offset > uint64(size) || s.Filesz > uint64(size)-s.Offset {
-				return nil, formatErr("bad PT_INTERP (offset %#x, size %#x)", s.Offset, s.Filesz)
+			interp, err := readInterp(r, s, uint64(size))
+			if err != nil {
+				return nil, err
 			}
-			b := make([]byte, s.Filesz)
-			if _, err := r.ReadAt(b, int64(s.Offset)); err != nil {
-				return nil, fmt.Errorf("reading PT_INTERP: %w", err)
-			}
-			if b[len(b)-1] != 0 {
-				return nil, formatErr("PT_INTERP is not NUL-terminated")
-			}
-			info.Interp = string(b[:len(b)-1])
-			if info.Interp == "" {
-				info.Interp = "(empty)"
-			}
+			info.Interp = interp
+			info.HasInterp = true
 		case linux.PT_PHDR:
 			info.PhdrVaddr = s.Vaddr
 			info.HasPhdr = true
@@ -189,6 +173,30 @@ func ParseELF(r io.ReaderAt, size int64) (*ELFInfo, error) {
 		return nil, formatErr("no PT_LOAD segments")
 	}
 	return info, nil
+}
+
+// readInterp reads and validates the PT_INTERP segment s of a file of size
+// bytes as Linux's load_elf_binary does: 2 to PATH_MAX bytes (else
+// ENOEXEC), inside the file (else EIO, a short read), ending in a NUL
+// (else ENOEXEC). The path is the C string it holds.
+func readInterp(r io.ReaderAt, s Segment, size uint64) (string, error) {
+	if s.Filesz < 2 || s.Filesz > maxInterpLen {
+		return "", formatErr("PT_INTERP size %#x is not in [2, %d]", s.Filesz, maxInterpLen)
+	}
+	if s.Offset > size || s.Filesz > size-s.Offset {
+		return "", truncatedErr("PT_INTERP [%#x, +%#x) lies outside the file (%d bytes)", s.Offset, s.Filesz, size)
+	}
+	b := make([]byte, s.Filesz)
+	if n, err := r.ReadAt(b, int64(s.Offset)); n != len(b) {
+		if err == nil || err == io.EOF {
+			return "", truncatedErr("PT_INTERP: short read")
+		}
+		return "", fmt.Errorf("reading PT_INTERP: %w", err)
+	}
+	if b[len(b)-1] != 0 {
+		return "", formatErr("PT_INTERP is not NUL-terminated")
+	}
+	return string(b[:bytes.IndexByte(b, 0)]), nil
 }
 
 // addLoad validates PT_LOAD number i and appends it.
@@ -235,14 +243,15 @@ func (info *ELFInfo) span() (lo, hi uint64) {
 }
 
 // phdrAddr returns the (unbiased) address of the program headers in
-// memory: PT_PHDR's, else where the segment containing them puts them.
+// memory (AT_PHDR): PT_PHDR's, else where the first PT_LOAD whose file
+// bytes include e_phoff puts them (as Linux computes it), else where they
+// would be if the first segment's mapping extended to them.
 func (info *ELFInfo) phdrAddr() uint64 {
 	if info.HasPhdr {
 		return info.PhdrVaddr
 	}
-	end := info.Phoff + uint64(info.Phnum)*linux.ELF64PhdrSize
 	for _, s := range info.Segments {
-		if s.Offset <= info.Phoff && end <= s.Offset+s.Filesz {
+		if s.Offset <= info.Phoff && info.Phoff-s.Offset < s.Filesz {
 			return s.Vaddr + (info.Phoff - s.Offset)
 		}
 	}

@@ -118,8 +118,9 @@ func TestParseMalformed(t *testing.T) {
 		{"bad align", mutate(func(b []byte) []byte { le.PutUint64(phdr(b, 1)[linux.PhdrAlign:], 0x3000); return b }), "power of two"},
 		{"overlap", mutate(func(b []byte) []byte { le.PutUint64(phdr(b, 1)[linux.PhdrVaddr:], 0x400800); return b }), "overlaps"},
 		{"no PT_LOAD", buildELF(linux.ET_EXEC, 0, []testPhdr{{typ: linux.PT_NOTE}}, 0x200), "no PT_LOAD"},
-		{"interp past EOF", buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: 0x1000, filesz: 10}}, 0x200), "bad PT_INTERP"},
 		{"interp unterminated", buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: 0x100, filesz: 10}}, 0x200), "not NUL-terminated"},
+		{"interp too long", buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: 0, filesz: 4097}}, 0x2000), "not in [2, 4096]"},
+		{"interp too short", buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: 0x100, filesz: 1}}, 0x200), "not in [2, 4096]"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -149,6 +150,65 @@ func TestParseInterp(t *testing.T) {
 	}
 	if info.Interp != "/lib64/ld-linux-x86-64.so.2" {
 		t.Errorf("Interp = %q", info.Interp)
+	}
+}
+
+func TestParseInterpEdges(t *testing.T) {
+	load := testPhdr{linux.PT_LOAD, linux.PF_R | linux.PF_X, 0, 0, 0x1000, 0x1000, 0x1000}
+	// Past the end of the file, or straddling it: a short read, EIO as
+	// on Linux.
+	for _, off := range []uint64{0x1000, 0xffa, ^uint64(0) - 4} {
+		b := buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: off, filesz: 10}, load}, 0x1000)
+		_, err := ParseELF(bytes.NewReader(b), int64(len(b)))
+		if !errors.Is(err, unix.EIO) || errors.Is(err, unix.ENOEXEC) {
+			t.Errorf("PT_INTERP at %#x: err = %v, want EIO", off, err)
+		}
+	}
+	// An embedded NUL ends the path; a second PT_INTERP is ignored, even
+	// a malformed one, as Linux uses the first.
+	b := buildELF(linux.ET_DYN, 0, []testPhdr{
+		{typ: linux.PT_INTERP, off: 0x200, filesz: 12},
+		{typ: linux.PT_INTERP, off: 0x5000, filesz: 1},
+		load,
+	}, 0x1000)
+	copy(b[0x200:], "/lib\x00/ld.so\x00")
+	info, err := ParseELF(bytes.NewReader(b), int64(len(b)))
+	if err != nil || !info.HasInterp || info.Interp != "/lib" {
+		t.Errorf("info %+v err %v, want interpreter /lib", info, err)
+	}
+	// A lone NUL is an empty path (which no opener finds).
+	b = buildELF(linux.ET_DYN, 0, []testPhdr{{typ: linux.PT_INTERP, off: 0x200, filesz: 2}, load}, 0x1000)
+	copy(b[0x200:], "\x00\x00")
+	info, err = ParseELF(bytes.NewReader(b), int64(len(b)))
+	if err != nil || !info.HasInterp || info.Interp != "" {
+		t.Errorf("info %+v err %v, want an empty interpreter", info, err)
+	}
+}
+
+func TestPhdrAddr(t *testing.T) {
+	// Without PT_PHDR: the first PT_LOAD whose file bytes include
+	// e_phoff, even if the table runs past its end.
+	b := buildELF(linux.ET_EXEC, 0x400100, []testPhdr{
+		{linux.PT_LOAD, linux.PF_R, 0, 0x400000, 0x50, 0x50, 0x1000},
+		{linux.PT_LOAD, linux.PF_R, 0x1000, 0x600000, 0x100, 0x100, 0x1000},
+	}, 0x2000)
+	info, err := ParseELF(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := info.phdrAddr(); got != 0x400040 {
+		t.Errorf("phdrAddr = %#x, want 0x400040", got)
+	}
+	// With PT_PHDR, its address.
+	b = buildELF(linux.ET_EXEC, 0x400100, []testPhdr{
+		{linux.PT_PHDR, linux.PF_R, 64, 0x400040, 112, 112, 8},
+		{linux.PT_LOAD, linux.PF_R, 0x1000, 0x400000, 0x100, 0x100, 0x1000},
+	}, 0x2000)
+	if info, err = ParseELF(bytes.NewReader(b), int64(len(b))); err != nil {
+		t.Fatal(err)
+	}
+	if got := info.phdrAddr(); got != 0x400040 {
+		t.Errorf("phdrAddr with PT_PHDR = %#x, want 0x400040", got)
 	}
 }
 

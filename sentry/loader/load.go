@@ -3,6 +3,7 @@ package loader
 import (
 	"crypto/rand"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
 
@@ -10,6 +11,7 @@ import (
 	"github.com/palisade-sandbox/palisade/platform"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
+	"golang.org/x/sys/unix"
 )
 
 // Credentials are the IDs reported in the auxiliary vector.
@@ -19,12 +21,19 @@ type Credentials struct {
 
 // LoadArgs says what to load and into what.
 type LoadArgs struct {
-	// File is the executable, Size its length in bytes.
+	// File is the executable, Size its length in bytes. If File is nil,
+	// the loader opens Filename with Opener (execve's case).
 	File io.ReaderAt
 	Size int64
-	// Filename is the path as given to exec (AT_EXECFN).
+	// Filename is the path as given to exec (AT_EXECFN, and the script
+	// path an interpreter script's interpreter is given).
 	Filename string
-	// Argv and Envv are the argument and environment strings.
+	// Opener opens Filename when File is nil, a script's interpreter and
+	// an ELF program's interpreter (PT_INTERP). Without one, only static
+	// ELF programs given as File can be loaded.
+	Opener FileOpener
+	// Argv and Envv are the argument and environment strings. An empty
+	// Argv is taken as {""}, as Linux does since 5.18.
 	Argv []string
 	Envv []string
 	// MM is the empty address space to load into.
@@ -35,9 +44,10 @@ type LoadArgs struct {
 	HWCap, HWCap2 uint64
 	Creds         Credentials
 	// StackSize is the stack area's size (RLIMIT_STACK); 0 means 8 MiB.
+	// A quarter of it bounds the argument and environment strings.
 	StackSize uintptr
 	// Randomize enables address-space layout randomization (stack top,
-	// mmap base, static-PIE base, break).
+	// mmap base, PIE base, break).
 	Randomize bool
 	// Rand supplies randomness (AT_RANDOM and layout); nil means
 	// crypto/rand.
@@ -46,19 +56,30 @@ type LoadArgs struct {
 
 // Result describes a loaded program.
 type Result struct {
-	// Entry is the initial instruction pointer.
+	// Entry is the initial instruction pointer: the ELF interpreter's
+	// entry point if there is one, else the program's.
 	Entry uintptr
 	// StackPointer is the initial rsp (argc is stored there).
 	StackPointer uintptr
 	// StackTop is the top of the stack area.
 	StackTop uintptr
-	// Bias is what was added to the file's addresses (non-zero only for
-	// static-PIE).
+	// Bias is what was added to the program's addresses (non-zero for
+	// PIE and static-PIE).
 	Bias uintptr
 	// BrkStart is the initial program break.
 	BrkStart uintptr
 	// Auxv is the auxiliary vector placed on the stack.
 	Auxv []AuxEntry
+	// Argv is the argument vector placed on the stack: LoadArgs.Argv,
+	// rewritten by any interpreter scripts.
+	Argv []string
+	// Executable is the path of the ELF program loaded: Filename, or the
+	// interpreter the last script named (what /proc/PID/exe shows).
+	Executable string
+	// Interpreter is the ELF interpreter's path (PT_INTERP), or "".
+	Interpreter string
+	// InterpBase is the interpreter's load bias (AT_BASE), or 0.
+	InterpBase uintptr
 }
 
 // AuxEntry is one auxiliary vector entry.
@@ -66,22 +87,34 @@ type AuxEntry struct {
 	Key, Value uint64
 }
 
-// Limits on exec arguments (Linux: MAX_ARG_STRLEN, and a quarter of the
-// stack limit for all of them).
-const (
-	maxArgStrlen = 32 * linux.PageSize
-	maxArgs      = 0x7fffffff
-)
-
-// elfETDynBase is where Linux puts a PIE without ASLR: two thirds of the
-// user address space.
+// elfETDynBase is where Linux puts a PIE without ASLR (ELF_ET_DYN_BASE):
+// two thirds of the user address space.
 func elfETDynBase(maxAddr uintptr) uintptr {
 	return (maxAddr / 3 * 2) &^ (linux.PageSize - 1)
 }
 
-// Load loads the executable described by args. Errors are *FormatError
-// (ENOEXEC) for a bad or unsupported file, E2BIG for oversized arguments,
-// ENOMEM when memory runs out, or I/O errors.
+// Randomization ranges, in pages.
+const (
+	// pieRandPages is arch_mmap_rnd's range on x86-64 (28 bits), added
+	// to ELF_ET_DYN_BASE for a PIE with an interpreter.
+	pieRandPages = 1 << 28
+	// staticPIERandPages is used for a static PIE placed at
+	// ELF_ET_DYN_BASE: 2^20 pages (4 GiB) keeps large programs clear of
+	// the mmap area.
+	staticPIERandPages = 1 << 20
+)
+
+// Load loads the program named by args into args.MM: it follows
+// interpreter scripts (up to maxBinfmtDepth of them), loads the ELF
+// program and its interpreter, sets up the break and the stack, and
+// returns where to start. Errors match (errors.Is) the errno execve(2)
+// returns: ENOEXEC for a file that is neither ELF nor a script or is a
+// malformed one; ELIBBAD for an ELF interpreter that is not a usable ELF
+// file; EIO when the headers point past the end of a file; E2BIG for
+// oversized arguments; ELOOP for too many nested scripts; the opener's
+// errors (ENOENT, EACCES, ...) for files that cannot be opened; ENOMEM
+// when memory runs out. On error, MM may hold partial mappings; the
+// caller discards it.
 func Load(args LoadArgs) (*Result, error) {
 	if args.Rand == nil {
 		args.Rand = rand.Reader
@@ -89,39 +122,134 @@ func Load(args LoadArgs) (*Result, error) {
 	if args.StackSize == 0 {
 		args.StackSize = mm.DefaultStackSize
 	}
-	info, err := ParseELF(args.File, args.Size)
+	argv := args.Argv
+	if len(argv) == 0 {
+		argv = []string{""}
+	}
+
+	// As execve does: open the file, then check the arguments.
+	var f File
+	if args.File != nil {
+		f = &callerFile{r: args.File, size: args.Size, name: args.Filename}
+	} else {
+		var err error
+		if f, err = openFile(args.Opener, args.Filename); err != nil {
+			return nil, err
+		}
+	}
+	defer func() { f.Close() }()
+	limit, err := argLimit(args.StackSize, len(argv), len(args.Envv))
 	if err != nil {
 		return nil, err
 	}
-	if info.Interp != "" {
-		return nil, formatErr("dynamically linked programs are not supported yet (interpreter %s)", info.Interp)
+	if err := checkArgs(limit, args.Filename, argv, args.Envv); err != nil {
+		return nil, err
 	}
+
+	// Follow interpreter scripts to the ELF program.
+	path := args.Filename
+	for depth := 0; ; depth++ {
+		if depth > maxBinfmtDepth {
+			return nil, fmt.Errorf("%s: more than %d nested interpreter scripts: %w", args.Filename, maxBinfmtDepth, unix.ELOOP)
+		}
+		head, err := readHead(f)
+		if err != nil {
+			return nil, fmt.Errorf("reading %s: %w", path, err)
+		}
+		if !isShebang(head) {
+			break
+		}
+		sb, err := parseShebang(head)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", path, err)
+		}
+		argv = scriptArgv(sb, path, argv)
+		if err := checkArgs(limit, args.Filename, argv, args.Envv); err != nil {
+			return nil, err
+		}
+		next, err := openFile(args.Opener, sb.interp)
+		if err != nil {
+			return nil, fmt.Errorf("interpreter of %s: %w", path, err)
+		}
+		f.Close()
+		f, path = next, sb.interp
+	}
+	res, err := loadELF(args, f, argv)
+	if err != nil {
+		return nil, err
+	}
+	res.Executable = path
+	return res, nil
+}
+
+// readHead returns up to binprmBufSize bytes from the start of f.
+func readHead(f File) ([]byte, error) {
+	head := make([]byte, min(int64(binprmBufSize), max(f.Size(), 0)))
+	n, err := f.ReadAt(head, 0)
+	if err != nil && err != io.EOF {
+		return nil, err
+	}
+	return head[:n], nil
+}
+
+// loadELF loads the ELF program f, its interpreter if it has one, the
+// break and the initial stack with argv.
+func loadELF(args LoadArgs, f File, argv []string) (*Result, error) {
+	info, err := ParseELF(f, f.Size())
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+	var (
+		interp     File
+		interpInfo *ELFInfo
+	)
+	if info.HasInterp {
+		interp, err = openFile(args.Opener, info.Interp)
+		if err != nil {
+			return nil, fmt.Errorf("ELF interpreter of %s: %w", f.Name(), err)
+		}
+		defer interp.Close()
+		if interpInfo, err = parseInterpreter(interp, info.Interp); err != nil {
+			return nil, err
+		}
+	}
+
 	m := args.MM
 	minAddr, maxAddr := m.MinAddress(), m.MaxAddress()
 
-	// Choose the bias.
+	// Choose the program's bias.
 	lo, hi := info.span()
 	var bias uintptr
-	if info.Type == linux.ET_DYN {
+	switch {
+	case info.Type != linux.ET_DYN:
+	case info.HasInterp:
+		// A PIE: ELF_ET_DYN_BASE plus arch_mmap_rnd, aligned down to
+		// the largest p_align, then the first segment's address taken
+		// off (load_elf_binary).
 		base := elfETDynBase(maxAddr)
 		if args.Randomize {
-			// Linux uses up to 2^28 pages; 2^20 pages (4 GiB) keeps
-			// large programs clear of the mmap area.
-			base += uintptr(randUint64(args.Rand)%(1<<20)) * linux.PageSize
+			base += uintptr(randUint64(args.Rand)%pieRandPages) * linux.PageSize
 		}
-		if align := info.MaxAlign; align > linux.PageSize && align <= 1<<30 {
-			base = (base + uintptr(align) - 1) &^ (uintptr(align) - 1)
+		if align := uintptr(info.MaxAlign); align > linux.PageSize && align <= maxSegmentAlign {
+			base &^= align - 1
+		}
+		bias = (base - uintptr(info.Segments[0].Vaddr)) &^ (linux.PageSize - 1)
+	default:
+		// A static PIE.
+		base := elfETDynBase(maxAddr)
+		if args.Randomize {
+			base += uintptr(randUint64(args.Rand)%staticPIERandPages) * linux.PageSize
+		}
+		if align := uintptr(info.MaxAlign); align > linux.PageSize && align <= maxSegmentAlign {
+			base = (base + align - 1) &^ (align - 1)
 		}
 		bias = base - uintptr(lo)
 	}
 	loAddr, hiAddr := uintptr(lo)+bias, uintptr(hi)+bias
 	if hiAddr < loAddr || loAddr < minAddr || hiAddr > maxAddr {
-		return nil, formatErr("segments [%#x, %#x) do not fit the address space [%#x, %#x)", loAddr, hiAddr, minAddr, maxAddr)
+		return nil, fmt.Errorf("%s: %w", f.Name(), formatErr("segments [%#x, %#x) do not fit the address space [%#x, %#x)", loAddr, hiAddr, minAddr, maxAddr))
 	}
-	entry := uintptr(info.Entry) + bias
-	if entry < minAddr || entry >= maxAddr {
-		return nil, formatErr("entry point %#x is outside the address space", entry)
-	}
+	progEntry := uintptr(info.Entry) + bias
 
 	// Stack and mmap layout; the stack must fit above the program.
 	stackTop := maxAddr
@@ -131,7 +259,7 @@ func Load(args LoadArgs) (*Result, error) {
 		stackTop -= uintptr(randUint64(args.Rand)%(1<<18)) * linux.PageSize
 	}
 	if stackTop < hiAddr+args.StackSize+mm.StackGuardGap {
-		return nil, formatErr("program [%#x, %#x) leaves no room for the stack", loAddr, hiAddr)
+		return nil, fmt.Errorf("%s: %w", f.Name(), formatErr("program [%#x, %#x) leaves no room for the stack", loAddr, hiAddr))
 	}
 	var mmapPad uintptr
 	if args.Randomize {
@@ -139,10 +267,30 @@ func Load(args LoadArgs) (*Result, error) {
 	}
 	m.SetLayout(stackTop, args.StackSize, mmapPad)
 
-	if err := loadSegments(args, info, bias); err != nil {
-		return nil, err
+	if err := loadSegments(m, f, info, bias); err != nil {
+		return nil, fmt.Errorf("loading %s: %w", f.Name(), err)
 	}
 
+	entry := progEntry
+	var interpBias uintptr
+	if interp != nil {
+		if interpBias, err = placeInterpreter(m, interpInfo); err != nil {
+			return nil, interpErr(info.Interp, err)
+		}
+		if err := loadSegments(m, interp, interpInfo, interpBias); err != nil {
+			return nil, interpErr(info.Interp, err)
+		}
+		entry = uintptr(interpInfo.Entry) + interpBias
+	}
+	if entry < minAddr || entry >= maxAddr {
+		err := formatErr("entry point %#x is outside the address space", entry)
+		if interp != nil {
+			return nil, interpErr(info.Interp, err)
+		}
+		return nil, fmt.Errorf("%s: %w", f.Name(), err)
+	}
+
+	// The break follows the program, never the interpreter.
 	brk := hiAddr
 	if args.Randomize {
 		brk += uintptr(randUint64(args.Rand)%0x2000) * linux.PageSize
@@ -178,9 +326,9 @@ func Load(args LoadArgs) (*Result, error) {
 		{linux.AT_PHDR, info.phdrAddr() + uint64(bias)},
 		{linux.AT_PHENT, linux.ELF64PhdrSize},
 		{linux.AT_PHNUM, uint64(info.Phnum)},
-		{linux.AT_BASE, 0},
+		{linux.AT_BASE, uint64(interpBias)},
 		{linux.AT_FLAGS, 0},
-		{linux.AT_ENTRY, uint64(entry)},
+		{linux.AT_ENTRY, uint64(progEntry)},
 		{linux.AT_UID, uint64(args.Creds.UID)},
 		{linux.AT_EUID, uint64(args.Creds.EUID)},
 		{linux.AT_GID, uint64(args.Creds.GID)},
@@ -197,106 +345,48 @@ func Load(args LoadArgs) (*Result, error) {
 		// arch_align_stack: up to 8 KiB, 16-byte granular.
 		alignPad = uintptr(randUint64(args.Rand)%8192) &^ 15
 	}
-	img, sp, err := buildStack(stackTop, args.StackSize, args.Argv, args.Envv, args.Filename, random, auxv, alignPad)
-	if err != nil {
-		return nil, err
-	}
+	img, sp := buildStack(stackTop, argv, args.Envv, args.Filename, random, auxv, alignPad)
 	if _, err := m.CopyOut(sp, img); err != nil {
 		return nil, fmt.Errorf("writing the initial stack: %w", err)
 	}
-	return &Result{
+	res := &Result{
 		Entry:        entry,
 		StackPointer: sp,
 		StackTop:     stackTop,
 		Bias:         bias,
 		BrkStart:     brk,
 		Auxv:         auxv,
-	}, nil
+		Argv:         argv,
+	}
+	if interp != nil {
+		res.Interpreter = info.Interp
+		res.InterpBase = interpBias
+	}
+	return res, nil
 }
 
-// loadSegments maps every PT_LOAD and copies its file bytes in. A page
-// shared by two segments keeps the earlier one's bytes and gets the later
-// one's permissions, as Linux's successive mmaps would.
-func loadSegments(args LoadArgs, info *ELFInfo, bias uintptr) error {
-	m := args.MM
-	var prevEnd uintptr
-	type prot struct {
-		start, end uintptr
-		perms      int
+// parseInterpreter parses an ELF interpreter. As in Linux, a file too
+// short for an ELF header is EIO (a short read), and any format problem
+// is ELIBBAD rather than ENOEXEC.
+func parseInterpreter(f File, path string) (*ELFInfo, error) {
+	if f.Size() < linux.ELF64EhdrSize {
+		return nil, fmt.Errorf("ELF interpreter %s: %w", path, truncatedErr("%d bytes is too short for an ELF header", f.Size()))
 	}
-	prots := make([]prot, 0, len(info.Segments))
-	for _, s := range info.Segments {
-		vaddr := uintptr(s.Vaddr) + bias
-		start := vaddr &^ (linux.PageSize - 1)
-		end := (vaddr + uintptr(s.Memsz) + linux.PageSize - 1) &^ (linux.PageSize - 1)
-		mapStart := max(start, prevEnd)
-		if mapStart < end {
-			if _, errno := m.MMap(mm.MMapOpts{
-				Length:  end - mapStart,
-				Addr:    mapStart,
-				Fixed:   true,
-				Perms:   platform.ReadWrite,
-				Private: true,
-			}); errno != 0 {
-				return fmt.Errorf("mapping segment at %#x: %w", vaddr, errno)
-			}
-		}
-		// Copy from the page-aligned file offset unless the first page
-		// belongs to the previous segment too.
-		fileOff, dst, n := s.Offset, vaddr, s.Filesz
-		if start >= prevEnd {
-			lead := uint64(vaddr - start)
-			fileOff -= lead
-			dst = start
-			n += lead
-		}
-		if err := copyFromFile(m, args.File, int64(fileOff), dst, n); err != nil {
-			return err
-		}
-		perms := 0
-		if s.Flags&linux.PF_R != 0 {
-			perms |= linux.PROT_READ
-		}
-		if s.Flags&linux.PF_W != 0 {
-			perms |= linux.PROT_WRITE
-		}
-		if s.Flags&linux.PF_X != 0 {
-			perms |= linux.PROT_EXEC
-		}
-		prots = append(prots, prot{start, end, perms})
-		prevEnd = end
-	}
-	for _, p := range prots {
-		if errno := m.MProtect(p.start, p.end-p.start, p.perms); errno != 0 {
-			return fmt.Errorf("setting permissions of [%#x, %#x): %w", p.start, p.end, errno)
-		}
-	}
-	return nil
-}
-
-// copyFromFile copies n bytes at file offset off to guest address dst.
-func copyFromFile(m *mm.MemoryManager, f io.ReaderAt, off int64, dst uintptr, n uint64) error {
-	if n == 0 {
-		return nil
-	}
-	if n > 1<<40 {
-		return formatErr("segment too large")
-	}
-	done, err := m.CopyOutFrom(dst, int(n), func(b []byte) (int, error) {
-		k, err := f.ReadAt(b, off)
-		off += int64(k)
-		if err == io.EOF && k == len(b) {
-			err = nil
-		}
-		return k, err
-	})
+	info, err := ParseELF(f, f.Size())
 	if err != nil {
-		return fmt.Errorf("reading segment at %#x: %w", dst, err)
+		return nil, interpErr(path, err)
 	}
-	if uint64(done) != n {
-		return formatErr("file shorter than its segments")
+	return info, nil
+}
+
+// interpErr turns a format error about the interpreter at path into an
+// *InterpreterError (ELIBBAD); other errors are wrapped with the path.
+func interpErr(path string, err error) error {
+	var fe *FormatError
+	if errors.As(err, &fe) {
+		return &InterpreterError{Path: path, Reason: err.Error()}
 	}
-	return nil
+	return fmt.Errorf("ELF interpreter %s: %w", path, err)
 }
 
 func randUint64(r io.Reader) uint64 {

@@ -3,6 +3,7 @@ package loader
 import (
 	"bytes"
 	"encoding/binary"
+	"errors"
 	"math/rand"
 	"strings"
 	"testing"
@@ -11,6 +12,7 @@ import (
 	"github.com/palisade-sandbox/palisade/platform"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
 	"github.com/palisade-sandbox/palisade/sentry/pgalloc"
+	"golang.org/x/sys/unix"
 )
 
 type nopAS struct{}
@@ -225,7 +227,7 @@ func TestLoadStaticPIE(t *testing.T) {
 	}
 }
 
-func TestLoadRejectsInterp(t *testing.T) {
+func TestLoadInterpWithoutOpener(t *testing.T) {
 	m := newMM(t)
 	b := buildELF(linux.ET_DYN, 0x1000, []testPhdr{
 		{linux.PT_INTERP, linux.PF_R, 0x200, 0, 28, 28, 1},
@@ -233,8 +235,8 @@ func TestLoadRejectsInterp(t *testing.T) {
 	}, 0x1000)
 	copy(b[0x200:], "/lib64/ld-linux-x86-64.so.2\x00")
 	_, err := Load(LoadArgs{File: bytes.NewReader(b), Size: int64(len(b)), MM: m, Argv: []string{"x"}})
-	if err == nil || !strings.Contains(err.Error(), "dynamically linked") {
-		t.Errorf("err = %v, want a dynamic-linking error", err)
+	if !errors.Is(err, ErrNoOpener) || !errors.Is(err, unix.ENOENT) || !strings.Contains(err.Error(), "/lib64/ld-linux-x86-64.so.2") {
+		t.Errorf("err = %v, want ErrNoOpener and ENOENT naming the interpreter", err)
 	}
 }
 
@@ -248,17 +250,56 @@ func TestLoadRejectsOutOfRange(t *testing.T) {
 	}
 }
 
-func TestBuildStackLimits(t *testing.T) {
-	var rnd [16]byte
-	huge := strings.Repeat("x", maxArgStrlen)
-	if _, _, err := buildStack(0x7ffff000, 8<<20, []string{huge}, nil, "f", rnd, nil, 0); err == nil {
-		t.Errorf("argument of MAX_ARG_STRLEN accepted")
+func TestArgLimits(t *testing.T) {
+	// 8 MiB stack: strings may use 2 MiB less the pointers.
+	limit, err := argLimit(8<<20, 2, 1)
+	if err != nil || limit != 2<<20-3*8 {
+		t.Errorf("argLimit(8 MiB) = %d, %v", limit, err)
+	}
+	// Tiny stacks still get ARG_MAX; huge ones at most 6 MiB.
+	if l, _ := argLimit(64<<10, 0, 0); l != 128<<10-8 {
+		t.Errorf("argLimit(64 KiB) = %d", l)
+	}
+	if l, _ := argLimit(1<<40, 0, 0); l != 6<<20-8 {
+		t.Errorf("argLimit(1 TiB) = %d", l)
+	}
+	if _, err := argLimit(8<<20, 1<<20, 1<<20); !errors.Is(err, unix.E2BIG) {
+		t.Errorf("argLimit with 2^21 pointers = %v, want E2BIG", err)
+	}
+	// MAX_ARG_STRLEN counts the NUL.
+	ok := strings.Repeat("x", maxArgStrlen-1)
+	if err := checkArgs(limit, "f", []string{ok}, nil); err != nil {
+		t.Errorf("argument of MAX_ARG_STRLEN-1 bytes: %v", err)
+	}
+	if err := checkArgs(limit, "f", []string{ok + "x"}, nil); !errors.Is(err, unix.E2BIG) {
+		t.Errorf("argument of MAX_ARG_STRLEN bytes: %v, want E2BIG", err)
+	}
+	if err := checkArgs(limit, "f", nil, []string{ok + "x"}); !errors.Is(err, unix.E2BIG) {
+		t.Errorf("environment string of MAX_ARG_STRLEN bytes: %v, want E2BIG", err)
 	}
 	many := make([]string, 100000)
 	for i := range many {
 		many[i] = "0123456789012345678901234567890"
 	}
-	if _, _, err := buildStack(0x7ffff000, 8<<20, many, nil, "f", rnd, nil, 0); err == nil {
-		t.Errorf("arguments over a quarter of the stack accepted")
+	if err := checkArgs(limit, "f", many, nil); !errors.Is(err, unix.E2BIG) {
+		t.Errorf("3.2 MB of arguments: %v, want E2BIG", err)
+	}
+	// Through Load: E2BIG, and nothing mapped.
+	m := newMM(t)
+	file := goodELF()
+	_, err = Load(LoadArgs{File: bytes.NewReader(file), Size: int64(len(file)), MM: m, Argv: []string{"p"}, Envv: many})
+	if !errors.Is(err, unix.E2BIG) {
+		t.Errorf("Load with 3.2 MB of environment: %v, want E2BIG", err)
+	}
+	if len(m.VMAs()) != 0 {
+		t.Errorf("Load failing with E2BIG left mappings: %+v", m.VMAs())
+	}
+	// An empty argv becomes {""}.
+	res, err := Load(LoadArgs{File: bytes.NewReader(file), Size: int64(len(file)), MM: m, Filename: "p"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := decodeStack(t, m, res.StackPointer); len(d.argv) != 1 || d.argv[0] != "" {
+		t.Errorf("argv for an empty Argv = %q, want [\"\"]", d.argv)
 	}
 }

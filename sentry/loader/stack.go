@@ -24,24 +24,8 @@ const platformString = "x86_64"
 //
 // auxv's AT_RANDOM, AT_EXECFN and AT_PLATFORM values are filled in. It
 // returns the bytes from the stack pointer to top and the stack pointer.
-func buildStack(top, stackSize uintptr, argv, envv []string, execfn string, random [linux.ATRandomSize]byte, auxv []AuxEntry, alignPad uintptr) ([]byte, uintptr, error) {
-	if len(argv) > maxArgs || len(envv) > maxArgs {
-		return nil, 0, unix.E2BIG
-	}
-	var strBytes uintptr
-	for _, list := range [][]string{argv, envv, {execfn}} {
-		for _, s := range list {
-			if len(s)+1 > maxArgStrlen {
-				return nil, 0, unix.E2BIG
-			}
-			strBytes += uintptr(len(s)) + 1
-		}
-	}
-	ptrBytes := uintptr(len(argv)+len(envv)+2) * 8
-	if strBytes+ptrBytes > stackSize/4 {
-		return nil, 0, unix.E2BIG
-	}
-
+// The strings must have passed checkArgs, which bounds the image.
+func buildStack(top uintptr, argv, envv []string, execfn string, random [linux.ATRandomSize]byte, auxv []AuxEntry, alignPad uintptr) ([]byte, uintptr) {
 	p := top - 8
 	p -= uintptr(len(execfn)) + 1
 	execfnAddr := p
@@ -118,5 +102,60 @@ func buildStack(top, stackSize uintptr, argv, envv []string, execfn string, rand
 		put(e.Key)
 		put(e.Value)
 	}
-	return img, sp, nil
+	return img, sp
+}
+
+// Limits on exec's argument and environment strings (Linux's
+// MAX_ARG_STRLEN, MAX_ARG_STRINGS, ARG_MAX and _STK_LIM).
+const (
+	maxArgStrlen  = 32 * linux.PageSize
+	maxArgStrings = 0x7fffffff
+	argMax        = 32 * linux.PageSize
+	stkLim        = 8 << 20
+)
+
+// argLimit returns how many bytes of strings exec accepts for argc
+// arguments and envc environment strings with a stack limit of
+// stackSize, as Linux's bprm_stack_limits computes it: a quarter of the
+// stack limit, at most three quarters of _STK_LIM, at least ARG_MAX, less
+// room for the pointer arrays (argc counted as at least 1).
+func argLimit(stackSize uintptr, argc, envc int) (uintptr, error) {
+	if argc > maxArgStrings || envc > maxArgStrings {
+		return 0, unix.E2BIG
+	}
+	limit := max(min(stkLim/4*3, stackSize/4), argMax)
+	ptrs := uintptr(max(argc, 1)+envc) * 8
+	if limit <= ptrs {
+		return 0, unix.E2BIG
+	}
+	return limit - ptrs, nil
+}
+
+// checkArgs fails with E2BIG if any of filename, argv and envv is longer
+// than MAX_ARG_STRLEN with its NUL, or all of them together exceed limit
+// (from argLimit).
+func checkArgs(limit uintptr, filename string, argv, envv []string) error {
+	if len(argv) > maxArgStrings || len(envv) > maxArgStrings {
+		return unix.E2BIG
+	}
+	total := uintptr(len(filename)) + 1
+	if total > maxArgStrlen {
+		return unix.E2BIG
+	}
+	for _, list := range [][]string{argv, envv} {
+		for _, s := range list {
+			n := uintptr(len(s)) + 1
+			if n > maxArgStrlen {
+				return unix.E2BIG
+			}
+			total += n
+			if total > limit {
+				return unix.E2BIG
+			}
+		}
+	}
+	if total > limit {
+		return unix.E2BIG
+	}
+	return nil
 }
