@@ -238,11 +238,15 @@ func (fd *FD) PWrite(ctx context.Context, src vfs.IOSequence, offset int64, appe
 	return done, offset + done, nil
 }
 
-// Seek implements vfs.FileDescriptionImpl.Seek with the host file's
-// current size; a host file is treated as having no holes.
+// Seek implements vfs.FileDescriptionImpl.Seek. The offset is the host
+// file description's (cur < 0: the VFS leaves it to us), shared with host
+// processes as a file inherited across fork is.
 func (fd *FD) Seek(_ context.Context, cur, offset int64, whence int32) (int64, error) {
 	if fd.inode.stream {
 		return 0, unix.ESPIPE
+	}
+	if cur < 0 {
+		return unix.Seek(fd.inode.hostFD, offset, int(whence))
 	}
 	var size int64
 	if whence != linux.SEEK_SET && whence != linux.SEEK_CUR {

@@ -110,7 +110,7 @@ func NewFD(v *vfs.VirtualFilesystem, hostFD int, opts Options) (*vfs.FileDescrip
 	defer vd.DecRef()
 	gflags := uint32(flags) & (linux.O_ACCMODE | linux.O_APPEND | linux.O_NONBLOCK)
 	impl := &FD{inode: in, openNonblock: flags&unix.O_NONBLOCK != 0}
-	fd := vfs.NewFileDescription(impl, gflags, vd, vfs.FileDescriptionOptions{Stream: in.stream})
+	fd := vfs.NewFileDescription(impl, gflags, vd, vfs.FileDescriptionOptions{Stream: in.stream, ImplOffset: !in.stream})
 	impl.vfsfd.Store(fd)
 	if off > 0 {
 		// Cannot fail for a positive offset on a seekable file.

@@ -206,6 +206,7 @@ type FileDescription struct {
 	writable    bool
 	opath       bool
 	stream      bool
+	implOffset  bool
 
 	// offMu guards off and serializes offset-using I/O, as f_pos_lock
 	// does in Linux.
@@ -218,12 +219,17 @@ type FileDescriptionOptions struct {
 	// Stream marks a non-seekable file: Read/Write go to the impl's
 	// stream methods and pread/pwrite/lseek fail with ESPIPE.
 	Stream bool
+	// ImplOffset marks a seekable file whose offset the implementation
+	// keeps (a host file whose open file description host processes
+	// share): Read and Write go to the impl's stream methods and Seek is
+	// called with cur = -1; pread and pwrite work as usual.
+	ImplOffset bool
 }
 
 // NewFileDescription makes a description with one reference for impl,
 // opened with open(2) flags at vd (on which it takes a reference).
 func NewFileDescription(impl FileDescriptionImpl, flags uint32, vd VirtualDentry, opts FileDescriptionOptions) *FileDescription {
-	fd := &FileDescription{vd: vd, impl: impl, stream: opts.Stream}
+	fd := &FileDescription{vd: vd, impl: impl, stream: opts.Stream, implOffset: opts.ImplOffset}
 	fd.refs.Store(1)
 	fd.statusFlags.Store(flags &^ (linux.O_CREAT | linux.O_EXCL | linux.O_NOCTTY | linux.O_TRUNC | linux.O_CLOEXEC))
 	fd.opath = flags&linux.O_PATH != 0
@@ -318,7 +324,7 @@ func (fd *FileDescription) Read(ctx context.Context, dst IOSequence) (int64, err
 	if !fd.readable {
 		return 0, unix.EBADF
 	}
-	if fd.stream {
+	if fd.stream || fd.implOffset {
 		return fd.impl.Read(ctx, dst)
 	}
 	fd.offMu.Lock()
@@ -347,7 +353,7 @@ func (fd *FileDescription) Write(ctx context.Context, src IOSequence) (int64, er
 	if !fd.writable {
 		return 0, unix.EBADF
 	}
-	if fd.stream {
+	if fd.stream || fd.implOffset {
 		return fd.impl.Write(ctx, src)
 	}
 	fd.offMu.Lock()
@@ -383,6 +389,9 @@ func (fd *FileDescription) Seek(ctx context.Context, offset int64, whence int32)
 	if fd.stream {
 		return 0, unix.ESPIPE
 	}
+	if fd.implOffset {
+		return fd.impl.Seek(ctx, -1, offset, whence)
+	}
 	fd.offMu.Lock()
 	defer fd.offMu.Unlock()
 	n, err := fd.impl.Seek(ctx, fd.off, offset, whence)
@@ -395,6 +404,10 @@ func (fd *FileDescription) Seek(ctx context.Context, offset int64, whence int32)
 
 // Offset returns the current file offset.
 func (fd *FileDescription) Offset() int64 {
+	if fd.implOffset {
+		n, _ := fd.impl.Seek(context.Background(), -1, 0, linux.SEEK_CUR)
+		return n
+	}
 	fd.offMu.Lock()
 	defer fd.offMu.Unlock()
 	return fd.off
