@@ -20,6 +20,8 @@ package kernel
 
 import (
 	"fmt"
+	"github.com/palisade-sandbox/palisade/fsimpl/tmpfs"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"sync"
 	"time"
 
@@ -57,6 +59,12 @@ type Config struct {
 	Tracer SyscallTracer
 	// Randomize enables address-space layout randomization.
 	Randomize bool
+	// VFS holds the sandbox's filesystems. If nil, the kernel makes one
+	// whose root is an empty tmpfs.
+	VFS *vfs.VirtualFilesystem
+	// Root is the root directory of the first process; it must belong
+	// to VFS. If VFS is nil it is ignored.
+	Root vfs.VirtualDentry
 }
 
 // SyscallTracer observes system calls.
@@ -75,6 +83,11 @@ type Kernel struct {
 	tracer       SyscallTracer
 	stdio        [3]int
 	randomize    bool
+
+	// vfs and root are fixed after New; the kernel holds a reference on
+	// root.
+	vfs  *vfs.VirtualFilesystem
+	root vfs.VirtualDentry
 
 	// uts is fixed after New.
 	uts linux.Utsname
@@ -123,6 +136,17 @@ func New(cfg Config) (*Kernel, error) {
 	if cfg.Version != "" {
 		k.uts.Version = cfg.Version
 	}
+	if cfg.VFS != nil {
+		if !cfg.Root.Ok() {
+			return nil, fmt.Errorf("kernel: a VFS needs a root directory")
+		}
+		k.vfs, k.root = cfg.VFS, cfg.Root
+		k.root.IncRef()
+	} else {
+		k.vfs = vfs.New()
+		ns := k.vfs.NewMountNamespace(k.vfs.NewFilesystem(tmpfs.New(tmpfs.Options{})), vfs.MountFlags{})
+		k.root = ns.Root()
+	}
 	for _, s := range []string{k.uts.Nodename, k.uts.Release, k.uts.Version} {
 		if len(s) >= linux.UTSLen {
 			return nil, fmt.Errorf("kernel: UTS name %q longer than %d bytes", s, linux.UTSLen-1)
@@ -130,6 +154,9 @@ func New(cfg Config) (*Kernel, error) {
 	}
 	return k, nil
 }
+
+// VFS returns the sandbox's virtual filesystem.
+func (k *Kernel) VFS() *vfs.VirtualFilesystem { return k.vfs }
 
 // Platform returns the platform.
 func (k *Kernel) Platform() platform.Platform { return k.platform }

@@ -1,7 +1,11 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
+	"github.com/palisade-sandbox/palisade/fsimpl/host"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"golang.org/x/sys/unix"
 	"io"
 	"time"
 
@@ -12,29 +16,51 @@ import (
 
 // CreateProcessArgs describes the first process of a sandbox.
 type CreateProcessArgs struct {
-	// File is the executable, Size its length.
+	// File is the executable, Size its length. If File is nil, Filename
+	// is opened in the kernel's VFS (from WorkingDirectory if relative).
 	File io.ReaderAt
 	Size int64
 	// Filename is the path it was found at (AT_EXECFN, argv[0] default).
 	Filename string
 	Argv     []string
 	Envv     []string
+	// WorkingDirectory is the initial cwd, resolved from the kernel's
+	// root ("/" if empty).
+	WorkingDirectory string
+	// Umask is the initial file mode creation mask.
+	Umask uint32
+	// Files are installed as fds 0, 1, 2, ... (nil entries are skipped);
+	// the fd table takes its own reference on each. If Files is nil, the
+	// kernel's host stdio (Config.Stdio) become fds 0-2.
+	Files []*vfs.FileDescription
 }
 
 // CreateProcess loads a program into a new address space and returns its
 // thread group with one task, not yet started (see Task.Start). Its parent
 // is outside the sandbox.
 func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
+	fsc, fdTable, err := k.initialFiles(&args)
+	if err != nil {
+		return nil, err
+	}
+	creds := vfs.RootCredentials()
+	release := func() {
+		fdTable.RemoveAll(context.Background())
+		fsc.Release()
+	}
 	p := k.platform
 	as, err := p.NewAddressSpace()
 	if err != nil {
+		release()
 		return nil, fmt.Errorf("creating address space: %w", err)
 	}
 	m := mm.New(k.mf, as, p.MinUserAddress(), p.MaxUserAddress())
+	root, cwd := fsc.Root(), fsc.WorkingDirectory()
 	res, err := loader.Load(loader.LoadArgs{
 		File:        args.File,
 		Size:        args.Size,
 		Filename:    args.Filename,
+		Opener:      &vfsOpener{v: k.vfs, root: root, cwd: cwd, creds: creds},
 		Argv:        args.Argv,
 		Envv:        args.Envv,
 		MM:          m,
@@ -43,24 +69,29 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 		HWCap2:      arch.HWCap2(),
 		Randomize:   k.randomize,
 	})
+	root.DecRef()
+	cwd.DecRef()
 	if err != nil {
 		m.DecUsers()
+		release()
 		return nil, err
 	}
 	ctx, err := p.NewContext()
 	if err != nil {
 		m.DecUsers()
+		release()
 		return nil, fmt.Errorf("creating platform context: %w", err)
 	}
 	ac := arch.NewContext(p.InitialFPState())
 	ac.SetInitialRegs(res.Entry, res.StackPointer)
 
 	tg := &ThreadGroup{k: k, start: time.Now(), done: make(chan struct{})}
-	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac}
+	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds}
 	tid, err := k.allocTID(t)
 	if err != nil {
 		ctx.Release()
 		m.DecUsers()
+		release()
 		return nil, err
 	}
 	t.tid = tid
@@ -71,6 +102,73 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	k.threadGroups[tg.pid] = tg
 	k.mu.Unlock()
 	return tg, nil
+}
+
+// initialFiles builds the first process's fs context (root and cwd) and
+// fd table.
+func (k *Kernel) initialFiles(args *CreateProcessArgs) (*FSContext, *vfs.FDTable, error) {
+	ctx := context.Background()
+	cwd := k.root
+	if args.WorkingDirectory != "" && args.WorkingDirectory != "/" {
+		vd, err := k.vfs.GetDentryAt(ctx, vfs.RootCredentials(), &vfs.PathOperation{
+			Root: k.root, Start: k.root, Path: args.WorkingDirectory, FollowFinalSymlink: true,
+		})
+		if err != nil {
+			return nil, nil, fmt.Errorf("working directory %s: %w", args.WorkingDirectory, err)
+		}
+		defer vd.DecRef()
+		cwd = vd
+	}
+	files := args.Files
+	if files == nil {
+		stdio, err := k.hostStdioFiles()
+		if err != nil {
+			return nil, nil, err
+		}
+		defer func() {
+			for _, f := range stdio {
+				f.DecRef(ctx)
+			}
+		}()
+		files = stdio
+	}
+	fsc := NewFSContext(k.root, cwd, args.Umask)
+	fdTable := vfs.NewFDTable(nil)
+	for i, f := range files {
+		if f == nil {
+			continue
+		}
+		if err := fdTable.NewFDAt(ctx, int32(i), f, vfs.FDFlags{}); err != nil {
+			fdTable.RemoveAll(ctx)
+			fsc.Release()
+			return nil, nil, fmt.Errorf("installing fd %d: %w", i, err)
+		}
+	}
+	return fsc, fdTable, nil
+}
+
+// hostStdioFiles wraps duplicates of the kernel's host stdio as files.
+func (k *Kernel) hostStdioFiles() ([]*vfs.FileDescription, error) {
+	var files []*vfs.FileDescription
+	fail := func(err error) ([]*vfs.FileDescription, error) {
+		for _, f := range files {
+			f.DecRef(context.Background())
+		}
+		return nil, err
+	}
+	for i, hfd := range k.stdio {
+		dup, err := unix.FcntlInt(uintptr(hfd), unix.F_DUPFD_CLOEXEC, 0)
+		if err != nil {
+			return fail(fmt.Errorf("duplicating host stdio fd %d: %w", hfd, err))
+		}
+		f, err := host.NewFD(k.vfs, dup, host.Options{})
+		if err != nil {
+			unix.Close(dup)
+			return fail(fmt.Errorf("wrapping host stdio fd %d as guest fd %d: %w", hfd, i, err))
+		}
+		files = append(files, f)
+	}
+	return files, nil
 }
 
 // Start starts every task of the group.

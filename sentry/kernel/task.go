@@ -1,7 +1,9 @@
 package kernel
 
 import (
+	"context"
 	"fmt"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"log/slog"
 	"runtime"
 	"sync/atomic"
@@ -31,6 +33,12 @@ type Task struct {
 	// arch is the task's register state, owned by the task goroutine.
 	arch *arch.Context
 
+	// fdTable and fsc are shared by the threads of a process (CLONE_FILES,
+	// CLONE_FS); creds are the task's credentials as the VFS checks them.
+	fdTable *vfs.FDTable
+	fsc     *FSContext
+	creds   *vfs.Credentials
+
 	// The fields below are owned by the task goroutine.
 
 	// args is scratch space for the current syscall's arguments.
@@ -53,6 +61,20 @@ type Task struct {
 	// serving its syscalls.
 	cpuNanos atomic.Int64
 }
+
+// FDTable returns the task's file descriptor table.
+func (t *Task) FDTable() *vfs.FDTable { return t.fdTable }
+
+// FSContext returns the task's root, cwd and umask.
+func (t *Task) FSContext() *FSContext { return t.fsc }
+
+// Credentials returns the task's credentials. The caller must not change
+// them.
+func (t *Task) Credentials() *vfs.Credentials { return t.creds }
+
+// Ctx returns the context for filesystem operations made on the task's
+// behalf.
+func (t *Task) Ctx() context.Context { return context.Background() }
 
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { return t.k }
@@ -197,6 +219,12 @@ func (t *Task) handleFault(ev *platform.Event) {
 func (t *Task) exitTask() {
 	t.ctx.Release()
 	t.mm.DecUsers()
+	if t.tg.lastTask(t) {
+		// The process is gone: its files close and its directories
+		// are released (threads share them until then).
+		t.fdTable.RemoveAll(t.Ctx())
+		t.fsc.Release()
+	}
 	t.k.removeTask(t)
 	t.tg.removeTask(t, t.exitCode)
 }

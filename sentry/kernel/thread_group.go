@@ -115,6 +115,13 @@ func (tg *ThreadGroup) CPUNanos() int64 {
 	return n
 }
 
+// lastTask reports whether t is the only task left in the group.
+func (tg *ThreadGroup) lastTask(t *Task) bool {
+	tg.mu.Lock()
+	defer tg.mu.Unlock()
+	return len(tg.tasks) == 1 && tg.tasks[0] == t
+}
+
 // removeTask removes an exited task; when it was the last, the group is
 // done. code is the task's own exit code, the group's status if nothing
 // else set one.

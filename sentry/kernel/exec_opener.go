@@ -1,0 +1,79 @@
+package kernel
+
+import (
+	"context"
+	"io"
+	"os"
+
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/sentry/loader"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// vfsOpener opens executables in the sandbox's VFS as a task with root,
+// cwd and creds names them: it is the loader's FileOpener for execve and
+// for the first process.
+type vfsOpener struct {
+	v         *vfs.VirtualFilesystem
+	root, cwd vfs.VirtualDentry
+	creds     *vfs.Credentials
+}
+
+// OpenExecutable implements loader.FileOpener.OpenExecutable with
+// execve's checks: a regular file, executable by the caller, not on a
+// noexec mount.
+func (o *vfsOpener) OpenExecutable(path string) (loader.File, error) {
+	ctx := context.Background()
+	perr := func(err error) error { return &os.PathError{Op: "open executable", Path: path, Err: err} }
+	if path == "" {
+		return nil, perr(unix.ENOENT)
+	}
+	pop := vfs.PathOperation{Root: o.root, Start: o.cwd, Path: path, FollowFinalSymlink: true}
+	fd, err := o.v.OpenAt(ctx, o.creds, &pop, linux.O_RDONLY, 0)
+	if err != nil {
+		return nil, perr(err)
+	}
+	stx, err := fd.Stat(ctx, linux.STATX_BASIC_STATS)
+	if err != nil {
+		fd.DecRef(ctx)
+		return nil, perr(err)
+	}
+	if uint32(stx.Mode)&linux.S_IFMT != linux.S_IFREG || fd.VirtualDentry().Mount.Flags().NoExec {
+		fd.DecRef(ctx)
+		return nil, perr(unix.EACCES)
+	}
+	if err := vfs.GenericCheckPermissions(o.creds, vfs.MayExec, uint32(stx.Mode), stx.UID, stx.GID); err != nil {
+		fd.DecRef(ctx)
+		return nil, perr(err)
+	}
+	return &execFile{fd: fd, size: int64(stx.Size), name: path}, nil
+}
+
+// execFile is an open executable read by the loader.
+type execFile struct {
+	fd   *vfs.FileDescription
+	size int64
+	name string
+}
+
+// ReadAt implements io.ReaderAt.
+func (f *execFile) ReadAt(b []byte, off int64) (int, error) {
+	n, err := f.fd.PRead(context.Background(), vfs.BytesIOSequence(b), off)
+	if err == nil && int(n) < len(b) {
+		err = io.EOF
+	}
+	return int(n), err
+}
+
+// Size implements loader.File.Size.
+func (f *execFile) Size() int64 { return f.size }
+
+// Name implements loader.File.Name.
+func (f *execFile) Name() string { return f.name }
+
+// Close implements loader.File.Close.
+func (f *execFile) Close() error {
+	f.fd.DecRef(context.Background())
+	return nil
+}
