@@ -1,0 +1,170 @@
+package linux
+
+import (
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/sentry/arch"
+	"github.com/palisade-sandbox/palisade/sentry/kernel"
+	"github.com/palisade-sandbox/palisade/sentry/mm"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"golang.org/x/sys/unix"
+)
+
+// ioResult turns a transfer into a syscall result: a partial transfer
+// succeeds, otherwise the error is returned.
+func ioResult(n int64, err error) (uintptr, linux.Errno) {
+	if n > 0 || err == nil {
+		return uintptr(n), 0
+	}
+	return 0, errnoOf(err)
+}
+
+// iovecsArg reads readv-style arguments into an IOSequence.
+func iovecsArg(t *kernel.Task, addr uintptr, cnt int32) (mm.IOSequence, linux.Errno) {
+	if cnt < 0 || cnt > linux.UIO_MAXIOV {
+		return mm.IOSequence{}, unix.EINVAL
+	}
+	m := t.MemoryManager()
+	iovs, err := m.CopyInIovecs(addr, int(cnt))
+	if err != nil {
+		return mm.IOSequence{}, errnoOf(err)
+	}
+	seq, err := m.IOVecsIOSequence(iovs)
+	if err != nil {
+		return mm.IOSequence{}, errnoOf(err)
+	}
+	return seq, 0
+}
+
+// readFile reads into seq at offset (-1: the file offset). The
+// destination is checked first: a stream's data cannot be put back once
+// read, so a bad buffer must fail before anything is consumed.
+func readFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintptr, linux.Errno) {
+	f, errno := getFile(t, fd)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer f.DecRef(t.Ctx())
+	if err := seq.CheckWritable(); err != nil {
+		return 0, errnoOf(err)
+	}
+	if offset < 0 {
+		return ioResult(f.Read(t.Ctx(), seq))
+	}
+	return ioResult(f.PRead(t.Ctx(), seq, offset))
+}
+
+// writeFile writes seq at offset (-1: the file offset).
+func writeFile(t *kernel.Task, fd int32, seq vfs.IOSequence, offset int64) (uintptr, linux.Errno) {
+	f, errno := getFile(t, fd)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer f.DecRef(t.Ctx())
+	if offset < 0 {
+		return ioResult(f.Write(t.Ctx(), seq))
+	}
+	return ioResult(f.PWrite(t.Ctx(), seq, offset))
+}
+
+// Read implements read(2).
+func Read(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, size := args[0].Int(), args[1].Pointer(), args[2].SizeT()
+	if errno := checkBuffer(t, addr, size); errno != 0 {
+		return 0, errno
+	}
+	return readFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), -1)
+}
+
+// Write implements write(2).
+func Write(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, size := args[0].Int(), args[1].Pointer(), args[2].SizeT()
+	if errno := checkBuffer(t, addr, size); errno != 0 {
+		return 0, errno
+	}
+	return writeFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), -1)
+}
+
+// Pread64 implements pread64(2).
+func Pread64(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, size, off := args[0].Int(), args[1].Pointer(), args[2].SizeT(), args[3].Int64()
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if errno := checkBuffer(t, addr, size); errno != 0 {
+		return 0, errno
+	}
+	return readFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), off)
+}
+
+// Pwrite64 implements pwrite64(2).
+func Pwrite64(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, size, off := args[0].Int(), args[1].Pointer(), args[2].SizeT(), args[3].Int64()
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	if errno := checkBuffer(t, addr, size); errno != 0 {
+		return 0, errno
+	}
+	return writeFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), off)
+}
+
+// Readv implements readv(2).
+func Readv(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, cnt := args[0].Int(), args[1].Pointer(), args[2].Int()
+	seq, errno := iovecsArg(t, addr, cnt)
+	if errno != 0 {
+		return 0, errno
+	}
+	return readFile(t, fd, seq, -1)
+}
+
+// Writev implements writev(2).
+func Writev(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, cnt := args[0].Int(), args[1].Pointer(), args[2].Int()
+	seq, errno := iovecsArg(t, addr, cnt)
+	if errno != 0 {
+		return 0, errno
+	}
+	return writeFile(t, fd, seq, -1)
+}
+
+// Preadv implements preadv(2).
+func Preadv(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, cnt, off := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64()
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	seq, errno := iovecsArg(t, addr, cnt)
+	if errno != 0 {
+		return 0, errno
+	}
+	return readFile(t, fd, seq, off)
+}
+
+// Pwritev implements pwritev(2).
+func Pwritev(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, addr, cnt, off := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64()
+	if off < 0 {
+		return 0, unix.EINVAL
+	}
+	seq, errno := iovecsArg(t, addr, cnt)
+	if errno != 0 {
+		return 0, errno
+	}
+	return writeFile(t, fd, seq, off)
+}
+
+// Lseek implements lseek(2).
+func Lseek(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fd, off, whence := args[0].Int(), args[1].Int64(), args[2].Int()
+	f, errno := getFile(t, fd)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer f.DecRef(t.Ctx())
+	n, err := f.Seek(t.Ctx(), off, whence)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return uintptr(n), 0
+}
