@@ -6,6 +6,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"runtime"
 	"strings"
 
 	"github.com/google/subcommands"
@@ -13,8 +14,8 @@ import (
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/platform/ptrace"
+	"github.com/palisade-sandbox/palisade/runsc/sandbox"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
-	"github.com/palisade-sandbox/palisade/sentry/loader"
 	"github.com/palisade-sandbox/palisade/sentry/pgalloc"
 	"github.com/palisade-sandbox/palisade/sentry/strace"
 	sys "github.com/palisade-sandbox/palisade/sentry/syscalls/linux"
@@ -24,27 +25,32 @@ func init() {
 	subcommands.Register(&doCmd{}, "")
 }
 
-// doCmd runs one program in a sandbox without an OCI bundle. For now the
-// Sentry runs inside the runsc process itself and the program is a single
-// static ELF file that runsc opens (the Gofer and a root filesystem come
-// later); the program's stdio are runsc's.
+// doCmd runs one program in a sandbox without an OCI bundle: the host's
+// "/" is the container's root, served by a Gofer process under a tmpfs
+// overlay (so writes stay in the sandbox unless --root-writable), the
+// working directory and environment are carried in, and the program's
+// stdio are runsc's. For now the Sentry runs inside the runsc process
+// itself rather than as a separate "runsc boot".
 type doCmd struct {
-	strace bool
+	strace       bool
+	rootWritable bool
 }
 
 func (*doCmd) Name() string     { return "do" }
 func (*doCmd) Synopsis() string { return "run a program in a sandbox" }
 func (*doCmd) Usage() string {
 	return `do [--strace] PROGRAM [ARGS...]:
-  Run PROGRAM (a static ELF executable; looked up in $PATH if it has no
-  slash) with ARGS and this environment, its system calls served by the
-  Sentry. Exits with the program's exit status, or 128+N if signal N
+  Run PROGRAM (looked up in $PATH if it has no slash) with ARGS and this
+  environment in a sandbox whose root is the host's "/" (read-only, writes
+  go to an in-sandbox tmpfs), its system calls served by the Sentry.
+  Dynamically linked programs need file mmap, which is not there yet. Exits with the program's exit status, or 128+N if signal N
   killed it.
 `
 }
 
 func (c *doCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.strace, "strace", false, "print every system call to stderr, strace style")
+	f.BoolVar(&c.rootWritable, "root-writable", false, "let writes reach the host's root instead of an in-sandbox tmpfs layer")
 }
 
 func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -61,24 +67,18 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 		}
 		path = p
 	}
-	file, err := os.Open(path)
+	cwd, err := os.Getwd()
 	if err != nil {
-		return fatalf("loading %s: %v", path, unwrapPathError(err))
+		return fatalf("getting the working directory: %v", err)
 	}
-	defer file.Close()
-	fi, err := file.Stat()
+	// The Gofer dies with the thread that started it (PR_SET_PDEATHSIG):
+	// keep this goroutine on one thread for the sandbox's whole life.
+	runtime.LockOSThread()
+	root, err := sandbox.StartRoot(sandbox.RootOptions{HostRoot: "/", Writable: c.rootWritable, Stderr: os.Stderr})
 	if err != nil {
-		return fatalf("loading %s: %v", path, err)
+		return fatalf("%v", err)
 	}
-	if !fi.Mode().IsRegular() {
-		return fatalf("loading %s: not a regular file", path)
-	}
-
-	// Reject a bad file before starting anything.
-	if _, err := loader.ParseELF(file, fi.Size()); err != nil {
-		return fatalf("loading %s: %v", path, err)
-	}
-
+	defer root.Close()
 	mf, err := pgalloc.New("palisade-memory", pgalloc.DefaultSize)
 	if err != nil {
 		return fatalf("%v", err)
@@ -96,6 +96,8 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 		SyscallTable: sys.AMD64,
 		Stdio:        [3]int{0, 1, 2},
 		Randomize:    true,
+		VFS:          root.VFS,
+		Root:         root.Root,
 	}
 	if c.strace {
 		cfg.Tracer = strace.New(os.Stderr, sys.AMD64)
@@ -105,11 +107,11 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 		return fatalf("%v", err)
 	}
 	tg, err := k.CreateProcess(kernel.CreateProcessArgs{
-		File:     file,
-		Size:     fi.Size(),
-		Filename: path,
-		Argv:     argv,
-		Envv:     os.Environ(),
+		Filename:         path,
+		Argv:             argv,
+		Envv:             os.Environ(),
+		WorkingDirectory: cwd,
+		Umask:            0o022,
 	})
 	if err != nil {
 		return fatalf("loading %s: %v", path, err)
@@ -134,12 +136,4 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 	tg.Start()
 	status := tg.Wait()
 	return subcommands.ExitStatus(status.ShellStatus())
-}
-
-// unwrapPathError drops the *PathError's repetition of op and path.
-func unwrapPathError(err error) error {
-	if pe, ok := err.(*os.PathError); ok {
-		return pe.Err
-	}
-	return err
 }

@@ -88,11 +88,18 @@ type Result struct {
 // timeout (the whole process group is killed then).
 func Run(t testing.TB, timeout time.Duration, stdin string, env []string, argv ...string) Result {
 	t.Helper()
+	return RunIn(t, "", timeout, stdin, env, argv...)
+}
+
+// RunIn is Run in directory dir ("" for the test's own).
+func RunIn(t testing.TB, dir string, timeout time.Duration, stdin string, env []string, argv ...string) Result {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.Dir = dir
 	cmd.Stdin = strings.NewReader(stdin)
 	if env != nil {
 		cmd.Env = env
