@@ -263,7 +263,11 @@ func confine(specs []treeSpec, roots []int) ([]*Tree, error) {
 		}
 	}()
 	for i, fd := range roots {
-		c, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH|unix.AT_RECURSIVE)
+		// Not AT_RECURSIVE: a tree is the one filesystem its directory is
+		// on. Mounts below it on the host (/proc, /sys, /dev of a host
+		// root) would hand the sandbox host kernel state through the
+		// Gofer; whatever else it needs is named as a mount of its own.
+		c, err := unix.OpenTree(fd, "", unix.OPEN_TREE_CLONE|unix.OPEN_TREE_CLOEXEC|unix.AT_EMPTY_PATH)
 		if err != nil {
 			closeRoots()
 			return nil, fmt.Errorf("cloning mount of %s: %w", specs[i].path, err)

@@ -23,6 +23,14 @@ echo "host kernel:    $(uname -sr)"
 echo "\$ bin/runsc do $build/demo"
 bin/runsc do "$build/demo"
 echo
+echo "Files come from the host's / through the Gofer, read-only under an in-sandbox layer:"
+if command -v busybox >/dev/null; then
+	echo "\$ bin/runsc do busybox ls /"
+	bin/runsc do "$(command -v busybox)" ls / | tr '\n' ' '
+	echo
+fi
+echo
 echo "Every system call above was served by the Sentry; see them with --strace:"
 echo "\$ bin/runsc do --strace $build/demo"
-bin/runsc do --strace "$build/demo" 2>&1 >/dev/null | head -n 12
+trace=$(bin/runsc do --strace "$build/demo" 2>&1 >/dev/null)
+printf '%s\n' "$trace" | head -n 12

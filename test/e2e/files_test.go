@@ -90,3 +90,19 @@ func TestBusyboxStatic(t *testing.T) {
 		}
 	}
 }
+
+// TestHostMountsNotServed checks that the host's /proc and /sys (mounts
+// below the served root) do not reach the sandbox through the Gofer.
+func TestHostMountsNotServed(t *testing.T) {
+	testutil.RequireRoot(t)
+	runsc := testutil.Runsc(t)
+	testutil.NoLeftovers(t, runsc)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox-static not installed (make deps installs it)")
+	}
+	res := testutil.Run(t, time.Minute, "", nil, runsc, "do", busybox, "ls", "/proc", "/sys")
+	if res.ExitCode != 0 || strings.Contains(res.Stdout, "self") || strings.Contains(res.Stdout, "kernel") {
+		t.Fatalf("host /proc or /sys visible: exit %d, %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+}
