@@ -55,14 +55,7 @@ func Chdir(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	if errno != 0 {
 		return 0, errno
 	}
-	defer pop.release()
-	vd, err := t.Kernel().VFS().GetDentryAt(t.Ctx(), t.Credentials(), &pop.PathOperation)
-	if err != nil {
-		return 0, errnoOf(err)
-	}
-	defer vd.DecRef()
-	t.FSContext().SetWorkingDirectory(vd)
-	return 0, 0
+	return chdirTo(t, pop)
 }
 
 // Fchdir implements fchdir(2).
@@ -71,6 +64,11 @@ func Fchdir(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 	if errno != 0 {
 		return 0, errno
 	}
+	return chdirTo(t, pop)
+}
+
+// chdirTo makes the directory pop names the cwd, and releases pop.
+func chdirTo(t *kernel.Task, pop *pathOperation) (uintptr, linux.Errno) {
 	defer pop.release()
 	vd, err := t.Kernel().VFS().GetDentryAt(t.Ctx(), t.Credentials(), &pop.PathOperation)
 	if err != nil {

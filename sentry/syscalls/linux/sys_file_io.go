@@ -5,7 +5,6 @@ import (
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
-	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -54,7 +53,7 @@ func readFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintpt
 }
 
 // writeFile writes seq at offset (-1: the file offset).
-func writeFile(t *kernel.Task, fd int32, seq vfs.IOSequence, offset int64) (uintptr, linux.Errno) {
+func writeFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintptr, linux.Errno) {
 	f, errno := getFile(t, fd)
 	if errno != 0 {
 		return 0, errno
@@ -86,26 +85,33 @@ func Write(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 
 // Pread64 implements pread64(2).
 func Pread64(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	fd, addr, size, off := args[0].Int(), args[1].Pointer(), args[2].SizeT(), args[3].Int64()
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	if errno := checkBuffer(t, addr, size); errno != 0 {
-		return 0, errno
-	}
-	return readFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), off)
+	return positional(t, args, false, readFile)
 }
 
 // Pwrite64 implements pwrite64(2).
 func Pwrite64(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	fd, addr, size, off := args[0].Int(), args[1].Pointer(), args[2].SizeT(), args[3].Int64()
+	return positional(t, args, false, writeFile)
+}
+
+// positional is the body of pread64, pwrite64, preadv and pwritev: (fd,
+// buffer or iovecs, length or count, offset), the offset non-negative.
+func positional(t *kernel.Task, args *arch.SyscallArguments, vectored bool, io func(*kernel.Task, int32, mm.IOSequence, int64) (uintptr, linux.Errno)) (uintptr, linux.Errno) {
+	fd, addr, off := args[0].Int(), args[1].Pointer(), args[3].Int64()
 	if off < 0 {
 		return 0, unix.EINVAL
 	}
+	if vectored {
+		seq, errno := iovecsArg(t, addr, args[2].Int())
+		if errno != 0 {
+			return 0, errno
+		}
+		return io(t, fd, seq, off)
+	}
+	size := args[2].SizeT()
 	if errno := checkBuffer(t, addr, size); errno != 0 {
 		return 0, errno
 	}
-	return writeFile(t, fd, t.MemoryManager().SingleIOSequence(addr, size), off)
+	return io(t, fd, t.MemoryManager().SingleIOSequence(addr, size), off)
 }
 
 // Readv implements readv(2).
@@ -130,28 +136,12 @@ func Writev(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 
 // Preadv implements preadv(2).
 func Preadv(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	fd, addr, cnt, off := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64()
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	seq, errno := iovecsArg(t, addr, cnt)
-	if errno != 0 {
-		return 0, errno
-	}
-	return readFile(t, fd, seq, off)
+	return positional(t, args, true, readFile)
 }
 
 // Pwritev implements pwritev(2).
 func Pwritev(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	fd, addr, cnt, off := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64()
-	if off < 0 {
-		return 0, unix.EINVAL
-	}
-	seq, errno := iovecsArg(t, addr, cnt)
-	if errno != 0 {
-		return 0, errno
-	}
-	return writeFile(t, fd, seq, off)
+	return positional(t, args, true, writeFile)
 }
 
 // Lseek implements lseek(2).
