@@ -32,8 +32,11 @@ func init() {
 // stdio are runsc's. For now the Sentry runs inside the runsc process
 // itself rather than as a separate "runsc boot".
 type doCmd struct {
-	strace       bool
-	rootWritable bool
+	strace        bool
+	rootWritable  bool
+	kernelRelease string
+	kernelVersion string
+	hostname      string
 }
 
 func (*doCmd) Name() string     { return "do" }
@@ -51,6 +54,9 @@ func (*doCmd) Usage() string {
 func (c *doCmd) SetFlags(f *flag.FlagSet) {
 	f.BoolVar(&c.strace, "strace", false, "print every system call to stderr, strace style")
 	f.BoolVar(&c.rootWritable, "root-writable", false, "let writes reach the host's root instead of an in-sandbox tmpfs layer")
+	f.StringVar(&c.kernelRelease, "kernel-release", "", "kernel release uname reports (default "+kernel.DefaultRelease+")")
+	f.StringVar(&c.kernelVersion, "kernel-version", "", "kernel version uname reports (default \""+kernel.DefaultVersion+"\")")
+	f.StringVar(&c.hostname, "hostname", "", "host name in the sandbox (default "+kernel.DefaultNodename+")")
 }
 
 func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommands.ExitStatus {
@@ -66,6 +72,13 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 			return fatalf("loading %s: not found in $PATH", path)
 		}
 		path = p
+	}
+	for _, fl := range []struct{ name, value string }{
+		{"kernel-release", c.kernelRelease}, {"kernel-version", c.kernelVersion}, {"hostname", c.hostname},
+	} {
+		if len(fl.value) >= linux.UTSLen {
+			return fatalf("--%s: longer than %d bytes", fl.name, linux.UTSLen-1)
+		}
 	}
 	cwd, err := os.Getwd()
 	if err != nil {
@@ -98,6 +111,9 @@ func (c *doCmd) Execute(_ context.Context, f *flag.FlagSet, _ ...any) subcommand
 		Randomize:    true,
 		VFS:          root.VFS,
 		Root:         root.Root,
+		Release:      c.kernelRelease,
+		Version:      c.kernelVersion,
+		Hostname:     c.hostname,
 	}
 	if c.strace {
 		cfg.Tracer = strace.New(os.Stderr, sys.AMD64)

@@ -106,3 +106,22 @@ func TestHostMountsNotServed(t *testing.T) {
 		t.Fatalf("host /proc or /sys visible: exit %d, %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
 	}
 }
+
+// TestUnameFlags checks that runsc do's flags set what uname reports.
+func TestUnameFlags(t *testing.T) {
+	testutil.RequireRoot(t)
+	runsc := testutil.Runsc(t)
+	testutil.NoLeftovers(t, runsc)
+	busybox, err := exec.LookPath("busybox")
+	if err != nil {
+		t.Skip("busybox-static not installed (make deps installs it)")
+	}
+	res := testutil.Run(t, time.Minute, "", nil, runsc, "do", "--kernel-release=5.15.0-test", "--hostname=box", busybox, "uname", "-nr")
+	if res.ExitCode != 0 || res.Stdout != "box 5.15.0-test\n" {
+		t.Fatalf("uname -nr: exit %d, %q, stderr %q", res.ExitCode, res.Stdout, res.Stderr)
+	}
+	res = testutil.Run(t, time.Minute, "", nil, runsc, "do", "--kernel-release="+strings.Repeat("x", 65), busybox, "true")
+	if res.ExitCode == 0 || !strings.Contains(res.Stderr, "--kernel-release") || strings.Count(strings.TrimSpace(res.Stderr), "\n") != 0 {
+		t.Fatalf("over-long release: exit %d, stderr %q; want one error line naming the flag", res.ExitCode, res.Stderr)
+	}
+}
