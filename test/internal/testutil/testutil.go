@@ -118,9 +118,12 @@ func RunIn(t testing.TB, dir string, timeout time.Duration, stdin string, env []
 	return res
 }
 
-// ProcessesOf lists the pids of live processes whose executable is exe.
-// Stub processes are clones of runsc that never exec, so they show up here
-// too.
+// ProcessesOf lists the pids of live processes whose executable is exe and
+// that belong to this test binary: descendants of it, or orphans (a
+// leaked stub or Gofer is reparented to init). Processes that another
+// test binary running at the same time is still using are not listed.
+// Stub processes are clones of runsc that never exec, so they show up
+// here too.
 func ProcessesOf(exe string) []int {
 	var pids []int
 	entries, _ := os.ReadDir("/proc")
@@ -133,11 +136,49 @@ func ProcessesOf(exe string) []int {
 		if err != nil {
 			continue
 		}
-		if strings.TrimSuffix(target, " (deleted)") == exe {
+		if strings.TrimSuffix(target, " (deleted)") == exe && oursOrOrphan(pid) {
 			pids = append(pids, pid)
 		}
 	}
 	return pids
+}
+
+// oursOrOrphan reports whether pid descends from this process or has
+// been reparented to init.
+func oursOrOrphan(pid int) bool {
+	self := os.Getpid()
+	for i := 0; i < 64 && pid > 1; i++ {
+		ppid := parentOf(pid)
+		if ppid == self || ppid == 1 || ppid <= 0 {
+			return ppid == self || ppid == 1
+		}
+		pid = ppid
+	}
+	return false
+}
+
+// parentOf returns pid's parent from /proc/PID/stat (-1 if gone).
+func parentOf(pid int) int {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return -1
+	}
+	// The command name is in parentheses and may hold spaces: the
+	// fields after the last ')' are state, ppid, ...
+	s := string(b)
+	i := strings.LastIndexByte(s, ')')
+	if i < 0 {
+		return -1
+	}
+	f := strings.Fields(s[i+1:])
+	if len(f) < 2 {
+		return -1
+	}
+	ppid, err := strconv.Atoi(f[1])
+	if err != nil {
+		return -1
+	}
+	return ppid
 }
 
 // NoLeftovers fails the test if any process running exe is alive once the
