@@ -45,7 +45,7 @@ func (mm *MemoryManager) HandleFault(addr uintptr, at platform.AccessType) linux
 		start = max(start, cs)
 		end = min(end, ce)
 	}
-	if err := mm.ensurePMAs(start, end); err != 0 {
+	if err := mm.ensurePMAs(v, start, end); err != 0 {
 		return err
 	}
 	return mm.mapRange(start, end, v.perms)

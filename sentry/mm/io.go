@@ -35,7 +35,7 @@ func (mm *MemoryManager) block(addr uintptr, n int, at platform.AccessType) ([]b
 		// Allocate the surrounding chunk, as a fault would.
 		cs := max(v.start, addr&^(faultAroundSize-1))
 		ce := min(v.end, cs+faultAroundSize)
-		if err := mm.ensurePMAs(cs, ce); err != 0 {
+		if err := mm.ensurePMAs(v, cs, ce); err != 0 {
 			return nil, err
 		}
 		i = mm.findPMA(addr)

@@ -1,6 +1,6 @@
 // Package mm implements guest address spaces. A MemoryManager records the
 // guest's virtual memory areas (VMAs: address range, permissions, private or
-// shared, and, later, the file and offset backing them) and, separately,
+// shared, and the file and offset backing them) and, separately,
 // which ranges of the memory file (package pgalloc) currently back which
 // guest pages (PMAs). VMAs change only through mmap, munmap, mprotect, brk
 // and exec; PMAs are created lazily.
@@ -15,6 +15,16 @@
 // memory (CopyIn, CopyOut, ...) through its own mapping of the memory file,
 // allocating pages the same way when a valid address has none yet, and
 // returns EFAULT for anything the guest could not access itself.
+//
+// File mappings: a VMA may be backed by a Mappable (a file, adapted by the
+// syscall layer) and a file offset. Its pages are then allocated the same
+// way but filled by reading the file, one read per fault-around chunk, with
+// zeroes past the end of the file (where Linux would raise SIGBUS for whole
+// pages beyond it). Every page is a private copy: writes to a MAP_PRIVATE
+// mapping never reach the file, and a read-only MAP_SHARED mapping (the
+// only shared kind the syscall layer creates) does not see later writes to
+// the file. Each VMA holds a reference on its file until it is unmapped or
+// the address space is released.
 package mm
 
 import (
@@ -143,6 +153,9 @@ func (mm *MemoryManager) DecUsers() {
 		mm.mf.DecRef(p.fr)
 	}
 	mm.pmas = nil
+	for i := range mm.vmas {
+		mm.vmas[i].release()
+	}
 	mm.vmas = nil
 	if mm.as != nil {
 		mm.as.Release()

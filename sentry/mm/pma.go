@@ -51,8 +51,9 @@ func (mm *MemoryManager) removePMAs(start, end uintptr) bool {
 }
 
 // ensurePMAs makes sure every page of [start, end) (page aligned, inside
-// VMAs) has backing, allocating zeroed pages for the holes.
-func (mm *MemoryManager) ensurePMAs(start, end uintptr) linux.Errno {
+// VMA v) has backing, allocating pages for the holes: zeroed for anonymous
+// memory, filled from the file (one read per hole) for a file mapping.
+func (mm *MemoryManager) ensurePMAs(v *vma, start, end uintptr) linux.Errno {
 	addr := start
 	i := mm.findPMA(addr)
 	for addr < end {
@@ -68,6 +69,12 @@ func (mm *MemoryManager) ensurePMAs(start, end uintptr) linux.Errno {
 		fr, err := mm.mf.Allocate(uint64(holeEnd - addr))
 		if err != nil {
 			return unix.ENOMEM
+		}
+		if v.mappable != nil {
+			if errno := mm.fillFromFile(v, addr, fr); errno != 0 {
+				mm.mf.DecRef(fr)
+				return errno
+			}
 		}
 		mm.pmas = append(mm.pmas, pma{})
 		copy(mm.pmas[i+1:], mm.pmas[i:])

@@ -1,6 +1,8 @@
 package mm
 
 import (
+	"math"
+
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/platform"
 	"golang.org/x/sys/unix"
@@ -23,12 +25,23 @@ type MMapOpts struct {
 	Private bool
 	// GrowsDown marks a stack area.
 	GrowsDown bool
+	// Mappable, if not nil, is the file backing the mapping and Offset
+	// the (page aligned) file offset of its start; MMap takes its own
+	// reference on it. Nil means anonymous memory.
+	Mappable Mappable
+	Offset   uint64
+	// MaxPerms bound what mprotect may later grant to a file mapping
+	// (anonymous memory may always get any access). Perms must be
+	// within them.
+	MaxPerms platform.AccessType
 }
 
-// MMap creates an anonymous mapping and returns its address. Errors follow
-// Linux's do_mmap: EINVAL for a zero length or a misaligned fixed address,
-// ENOMEM when the length overflows or nothing fits, EPERM below the minimum
-// address, EEXIST for MAP_FIXED_NOREPLACE over an existing mapping.
+// MMap creates an anonymous or file mapping and returns its address.
+// Errors follow Linux's do_mmap: EINVAL for a zero length or a misaligned
+// fixed address or offset, ENOMEM when the length overflows or nothing
+// fits, EOVERFLOW when the file range overflows, EACCES for permissions
+// beyond MaxPerms, EPERM below the minimum address, EEXIST for
+// MAP_FIXED_NOREPLACE over an existing mapping.
 func (mm *MemoryManager) MMap(opts MMapOpts) (uintptr, linux.Errno) {
 	if opts.Length == 0 {
 		return 0, unix.EINVAL
@@ -36,6 +49,20 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uintptr, linux.Errno) {
 	length, ok := pageRoundUpChecked(opts.Length)
 	if !ok || length == 0 {
 		return 0, unix.ENOMEM
+	}
+	maxPerms := platform.AnyAccess
+	if opts.Mappable != nil {
+		if opts.Offset&(linux.PageSize-1) != 0 {
+			return 0, unix.EINVAL
+		}
+		if fileEnd := opts.Offset + uint64(length); fileEnd < opts.Offset || fileEnd > math.MaxInt64 {
+			return 0, unix.EOVERFLOW
+		}
+		maxPerms = opts.MaxPerms
+		p := opts.Perms
+		if (p.Read && !maxPerms.Read) || (p.Write && !maxPerms.Write) || (p.Execute && !maxPerms.Execute) {
+			return 0, unix.EACCES
+		}
 	}
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
@@ -69,13 +96,18 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uintptr, linux.Errno) {
 			return 0, unix.ENOMEM
 		}
 	}
+	if opts.Mappable != nil {
+		opts.Mappable.IncRef()
+	}
 	mm.insertVMA(vma{
 		start:     addr,
 		end:       addr + length,
 		perms:     opts.Perms,
-		maxPerms:  platform.AnyAccess,
+		maxPerms:  maxPerms,
 		private:   opts.Private,
 		growsDown: opts.GrowsDown,
+		mappable:  opts.Mappable,
+		off:       opts.Offset,
 	})
 	return addr, 0
 }

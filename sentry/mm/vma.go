@@ -18,15 +18,29 @@ type vma struct {
 	private bool
 	// growsDown marks a stack area (MAP_GROWSDOWN / the initial stack).
 	growsDown bool
-	// File backing comes with the VFS: a mappable object and the file
-	// offset of start. Nil means anonymous memory.
+	// mappable is the file backing the area and off the file offset of
+	// start; nil means anonymous memory. A non-nil mappable carries one
+	// reference held by this vma.
+	mappable Mappable
+	off      uint64
+}
+
+// fileOffsetAt returns the file offset that backs addr in v.
+func (v *vma) fileOffsetAt(addr uintptr) uint64 { return v.off + uint64(addr-v.start) }
+
+// release drops v's reference on its file, if any.
+func (v *vma) release() {
+	if v.mappable != nil {
+		v.mappable.DecRef()
+	}
 }
 
 // canMerge reports whether b can be appended to a (they touch and have the
 // same attributes).
 func (a *vma) canMerge(b *vma) bool {
 	return a.end == b.start && a.perms == b.perms && a.maxPerms == b.maxPerms &&
-		a.private == b.private && a.growsDown == b.growsDown
+		a.private == b.private && a.growsDown == b.growsDown &&
+		a.mappable == b.mappable && (a.mappable == nil || a.fileOffsetAt(a.end) == b.off)
 }
 
 // VMAInfo describes one VMA, for tests and /proc/PID/maps later.
@@ -77,6 +91,10 @@ func (mm *MemoryManager) splitVMAAt(addr uintptr) {
 	v := mm.vmas[i]
 	lo, hi := v, v
 	lo.end, hi.start = addr, addr
+	if v.mappable != nil {
+		hi.off = v.fileOffsetAt(addr)
+		v.mappable.IncRef()
+	}
 	mm.vmas = append(mm.vmas, vma{})
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
 	mm.vmas[i], mm.vmas[i+1] = lo, hi
@@ -94,10 +112,12 @@ func (mm *MemoryManager) insertVMA(v vma) {
 // mergeVMAs merges VMA i with mergeable neighbours.
 func (mm *MemoryManager) mergeVMAs(i int) {
 	if i+1 < len(mm.vmas) && mm.vmas[i].canMerge(&mm.vmas[i+1]) {
+		mm.vmas[i+1].release()
 		mm.vmas[i].end = mm.vmas[i+1].end
 		mm.vmas = append(mm.vmas[:i+1], mm.vmas[i+2:]...)
 	}
 	if i > 0 && i < len(mm.vmas) && mm.vmas[i-1].canMerge(&mm.vmas[i]) {
+		mm.vmas[i].release()
 		mm.vmas[i-1].end = mm.vmas[i].end
 		mm.vmas = append(mm.vmas[:i], mm.vmas[i+1:]...)
 	}
@@ -111,6 +131,7 @@ func (mm *MemoryManager) removeRange(start, end uintptr) {
 	i := mm.findVMA(start)
 	j := i
 	for j < len(mm.vmas) && mm.vmas[j].start < end {
+		mm.vmas[j].release()
 		j++
 	}
 	mm.vmas = append(mm.vmas[:i], mm.vmas[j:]...)

@@ -1,11 +1,14 @@
 package linux
 
 import (
+	"context"
+
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/platform"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -22,20 +25,27 @@ const (
 	map32End   = 0x80000000
 )
 
-// Mmap implements mmap(2) for anonymous memory.
+// Mmap implements mmap(2) for anonymous memory and regular files. File
+// mappings are served from private copies of the file's pages: MAP_PRIVATE
+// fully, MAP_SHARED only without write access (a shared writable mapping
+// would need write-back and fails with ENODEV).
 func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	addr, length := args[0].Pointer(), uintptr(args[1].Uint64())
 	prot, flags, fd, off := args[2].Int(), args[3].Int(), args[4].Int(), args[5].Uint64()
 	if off&(linux.PageSize-1) != 0 {
 		return 0, unix.EINVAL
 	}
+	var file *vfs.FileDescription
 	if flags&linux.MAP_ANONYMOUS == 0 {
-		// No file can be mapped yet: the stdio descriptors are not
-		// mappable here, and nothing else is open.
-		if fd >= 0 && fd <= 2 {
-			return 0, unix.ENODEV
+		f, errno := getFile(t, fd)
+		if errno != 0 {
+			return 0, errno
 		}
-		return 0, unix.EBADF
+		defer f.DecRef(t.Ctx())
+		if f.IsPath() {
+			return 0, unix.EBADF
+		}
+		file = f
 	}
 	switch flags & linux.MAP_TYPE {
 	case linux.MAP_PRIVATE, linux.MAP_SHARED:
@@ -66,6 +76,11 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 		Private:   flags&linux.MAP_TYPE == linux.MAP_PRIVATE,
 		GrowsDown: flags&linux.MAP_GROWSDOWN != 0,
 	}
+	if file != nil {
+		if errno := configureFileMapping(t, file, &opts, prot, flags, off); errno != 0 {
+			return 0, errno
+		}
+	}
 	m := t.MemoryManager()
 	want32 := flags&linux.MAP_32BIT != 0 && !opts.Fixed
 	if want32 && (addr < map32Start || addr >= map32End) {
@@ -81,6 +96,77 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	}
 	return got, 0
 }
+
+// configureFileMapping checks that file may be mapped as asked, in the
+// order of Linux's do_mmap, and makes opts map it at offset off: EACCES for
+// a file not opened for reading or a shared writable mapping of a file not
+// opened for writing, ENODEV for anything but a regular file and for a
+// shared writable mapping (no write-back), EINVAL for MAP_GROWSDOWN.
+func configureFileMapping(t *kernel.Task, file *vfs.FileDescription, opts *mm.MMapOpts, prot, flags int32, off uint64) linux.Errno {
+	maxPerms := platform.AnyAccess
+	sharedWrite := false
+	if !opts.Private {
+		if prot&linux.PROT_WRITE != 0 {
+			if !file.IsWritable() {
+				return unix.EACCES
+			}
+			sharedWrite = true
+		}
+		// Without write-back, a shared mapping may never become
+		// writable (Linux allows mprotect to add write access when the
+		// file is open for writing).
+		maxPerms.Write = false
+	}
+	if !file.IsReadable() {
+		return unix.EACCES
+	}
+	st, err := file.Stat(t.Ctx(), linux.STATX_TYPE)
+	if err != nil {
+		return errnoOf(err)
+	}
+	if uint32(st.Mode)&linux.S_IFMT != linux.S_IFREG {
+		return unix.ENODEV
+	}
+	if flags&linux.MAP_GROWSDOWN != 0 {
+		return unix.EINVAL
+	}
+	if sharedWrite {
+		return unix.ENODEV
+	}
+	opts.Mappable = &fileMappable{ctx: t.Ctx(), fd: file}
+	opts.Offset = off
+	opts.MaxPerms = maxPerms
+	return 0
+}
+
+// fileMappable adapts an open file description to mm.Mappable.
+type fileMappable struct {
+	ctx context.Context
+	fd  *vfs.FileDescription
+}
+
+// ReadAt implements mm.Mappable.ReadAt with pread on the description,
+// repeated over short reads until end of file.
+func (m *fileMappable) ReadAt(off int64, dst []byte) (int, error) {
+	total := 0
+	for total < len(dst) {
+		n, err := m.fd.PRead(m.ctx, vfs.BytesIOSequence(dst[total:]), off+int64(total))
+		total += int(n)
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			break
+		}
+	}
+	return total, nil
+}
+
+// IncRef implements mm.Mappable.IncRef.
+func (m *fileMappable) IncRef() { m.fd.IncRef() }
+
+// DecRef implements mm.Mappable.DecRef.
+func (m *fileMappable) DecRef() { m.fd.DecRef(m.ctx) }
 
 // Munmap implements munmap(2).
 func Munmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
