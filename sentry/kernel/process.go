@@ -9,6 +9,7 @@ import (
 	"io"
 	"time"
 
+	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/loader"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
@@ -39,7 +40,8 @@ type CreateProcessArgs struct {
 // thread group with one task, not yet started (see Task.Start). Its parent
 // is outside the sandbox.
 func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
-	fsc, fdTable, err := k.initialFiles(&args)
+	limits := DefaultLimits()
+	fsc, fdTable, err := k.initialFiles(&args, limits)
 	if err != nil {
 		return nil, err
 	}
@@ -85,7 +87,7 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	ac := arch.NewContext(p.InitialFPState())
 	ac.SetInitialRegs(res.Entry, res.StackPointer)
 
-	tg := &ThreadGroup{k: k, start: time.Now(), done: make(chan struct{})}
+	tg := &ThreadGroup{k: k, start: time.Now(), limits: limits, done: make(chan struct{})}
 	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds}
 	tid, err := k.allocTID(t)
 	if err != nil {
@@ -105,8 +107,8 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 }
 
 // initialFiles builds the first process's fs context (root and cwd) and
-// fd table.
-func (k *Kernel) initialFiles(args *CreateProcessArgs) (*FSContext, *vfs.FDTable, error) {
+// fd table, whose size RLIMIT_NOFILE of limits bounds.
+func (k *Kernel) initialFiles(args *CreateProcessArgs, limits *LimitSet) (*FSContext, *vfs.FDTable, error) {
 	ctx := context.Background()
 	cwd := k.root
 	if args.WorkingDirectory != "" && args.WorkingDirectory != "/" {
@@ -133,7 +135,7 @@ func (k *Kernel) initialFiles(args *CreateProcessArgs) (*FSContext, *vfs.FDTable
 		files = stdio
 	}
 	fsc := NewFSContext(k.root, cwd, args.Umask)
-	fdTable := vfs.NewFDTable(nil)
+	fdTable := vfs.NewFDTable(func() uint64 { return limits.Cur(linux.RLIMIT_NOFILE) })
 	for i, f := range files {
 		if f == nil {
 			continue

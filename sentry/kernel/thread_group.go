@@ -43,6 +43,10 @@ type ThreadGroup struct {
 	parent *ThreadGroup
 	start  time.Time
 
+	// limits are the group's resource limits (getrlimit(2)); the set is
+	// fixed at creation and has its own lock.
+	limits *LimitSet
+
 	// mu guards tasks, exiting, status and cpuNanos.
 	mu    sync.Mutex
 	tasks []*Task
@@ -67,6 +71,9 @@ func (tg *ThreadGroup) PPID() int32 {
 	}
 	return tg.parent.pid
 }
+
+// Limits returns the group's resource limits.
+func (tg *ThreadGroup) Limits() *LimitSet { return tg.limits }
 
 // Leader returns the thread group leader.
 func (tg *ThreadGroup) Leader() *Task { return tg.leader }

@@ -89,9 +89,12 @@ func newTable() *kernel.SyscallTable {
 	full(linux.SYS_GETGID, Getgid)
 	full(linux.SYS_GETEGID, Getegid)
 	full(linux.SYS_GETGROUPS, Getgroups)
+	partial(linux.SYS_GETRLIMIT, Getrlimit, "limits are recorded per process; only RLIMIT_NOFILE is enforced (EMFILE), the rest (STACK, AS, NPROC, ...) are not yet")
+	partial(linux.SYS_SETRLIMIT, Setrlimit, "limits are recorded per process; only RLIMIT_NOFILE is enforced (EMFILE), the rest (STACK, AS, NPROC, ...) are not yet")
+	partial(linux.SYS_PRLIMIT64, Prlimit64, "any task of the sandbox; only RLIMIT_NOFILE is enforced (EMFILE), the rest (STACK, AS, NPROC, ...) are recorded, not yet enforced")
 	note(linux.SYS_SETUID, "ENOSYS: every task is root (uid 0, all capabilities) until credentials can change")
 	note(linux.SYS_SETGID, "ENOSYS: every task is root (uid 0, all capabilities) until credentials can change")
-	partial(linux.SYS_MMAP, Mmap, "anonymous memory only; file mappings are ENODEV (fds 0-2) or EBADF")
+	partial(linux.SYS_MMAP, Mmap, "anonymous and regular-file mappings; file pages are private copies: MAP_SHARED file mappings are read-only (PROT_WRITE is ENODEV, mprotect to write EACCES) and do not see later writes to the file; pages wholly past EOF read as zero instead of SIGBUS; other file types are ENODEV")
 	full(linux.SYS_MUNMAP, Munmap)
 	full(linux.SYS_MPROTECT, Mprotect)
 	full(linux.SYS_BRK, Brk)
@@ -111,7 +114,6 @@ func newTable() *kernel.SyscallTable {
 
 	note(linux.SYS_RSEQ, "ENOSYS: glibc then runs without restartable sequences")
 	note(linux.SYS_SET_ROBUST_LIST, "ENOSYS until futexes exist; glibc tolerates it")
-	note(linux.SYS_PRLIMIT64, "ENOSYS until resource limits exist; glibc falls back to defaults")
 	return st
 }
 
