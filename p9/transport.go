@@ -113,6 +113,11 @@ func (s *sock) recvmsg(buf, oob []byte) (int, []int, bool, error) {
 	if err != nil {
 		return 0, nil, false, io.EOF
 	}
+	if rerr == unix.ECONNRESET {
+		// The peer closed with replies it never read: a close, not a
+		// failure.
+		return 0, nil, false, io.EOF
+	}
 	if rerr != nil {
 		return 0, nil, false, fmt.Errorf("p9: recvmsg: %w", rerr)
 	}
