@@ -21,6 +21,7 @@ package kernel
 import (
 	"fmt"
 	"github.com/palisade-sandbox/palisade/fsimpl/tmpfs"
+	"github.com/palisade-sandbox/palisade/sentry/kernel/futex"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"sync"
 	"time"
@@ -89,6 +90,9 @@ type Kernel struct {
 	vfs  *vfs.VirtualFilesystem
 	root vfs.VirtualDentry
 
+	// futexes serves futex(2) for every address space.
+	futexes *futex.Manager
+
 	// uts is fixed after New.
 	uts linux.Utsname
 
@@ -123,6 +127,7 @@ func New(cfg Config) (*Kernel, error) {
 			Domainname: DefaultDomain,
 		},
 		bootTime:     time.Now(),
+		futexes:      futex.NewManager(),
 		nextTID:      1,
 		tasks:        make(map[int32]*Task),
 		threadGroups: make(map[int32]*ThreadGroup),

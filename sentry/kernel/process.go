@@ -88,7 +88,7 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	ac.SetInitialRegs(res.Entry, res.StackPointer)
 
 	tg := &ThreadGroup{k: k, start: time.Now(), limits: limits, done: make(chan struct{})}
-	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds}
+	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds, interrupt: make(chan struct{})}
 	tid, err := k.allocTID(t)
 	if err != nil {
 		ctx.Release()

@@ -3,9 +3,11 @@ package kernel
 import (
 	"context"
 	"fmt"
+	"github.com/palisade-sandbox/palisade/sentry/kernel/futex"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"log/slog"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -55,8 +57,15 @@ type Task struct {
 	lastFaultIP   uintptr
 	faultRepeats  int
 
-	// killed is set by other goroutines to make the task exit.
-	killed atomic.Bool
+	// killed is set by other goroutines to make the task exit;
+	// interrupt is closed at the same time (once, under killOnce) so that
+	// blocking syscalls return.
+	killed    atomic.Bool
+	interrupt chan struct{}
+	killOnce  sync.Once
+	// futexWaiter is the task's reusable futex waiter (task goroutine
+	// only).
+	futexWaiter *futex.Waiter
 	// cpuNanos is the time the task spent running guest code or
 	// serving its syscalls.
 	cpuNanos atomic.Int64
@@ -122,6 +131,7 @@ func (t *Task) Exiting() bool { return t.exiting || t.killed.Load() }
 // kill makes the task exit as soon as possible.
 func (t *Task) kill() {
 	t.killed.Store(true)
+	t.killOnce.Do(func() { close(t.interrupt) })
 	t.ctx.Interrupt()
 }
 

@@ -174,3 +174,19 @@ func TestDynamicMmapFiles(t *testing.T) {
 		t.Fatalf("runsc do mmaperr: exit %d, stderr %q\nstdout:\n%s\nwant:\n%s", res.ExitCode, res.Stderr, res.Stdout, want)
 	}
 }
+
+// TestDynamicLsUTF8 runs ls -la in a UTF-8 locale: glibc loads its
+// charset modules under a lock (futex) and ls asks for ACL xattrs; the
+// output must equal native ls, with nothing on stderr.
+func TestDynamicLsUTF8(t *testing.T) {
+	testutil.RequireRoot(t)
+	runsc := testutil.Runsc(t)
+	testutil.NoLeftovers(t, runsc)
+	env := []string{"PATH=/usr/bin:/bin", "LANG=C.UTF-8"}
+	argv := []string{"/bin/ls", "-la", "--time-style=+%F", "/etc/apt"}
+	native := testutil.Run(t, time.Minute, "", env, argv...)
+	res := testutil.Run(t, time.Minute, "", env, append([]string{runsc, "do"}, argv...)...)
+	if res.ExitCode != 0 || res.Stderr != "" || res.Stdout != native.Stdout {
+		t.Fatalf("runsc do ls -la: exit %d, stderr %q\nstdout:\n%s\nnative:\n%s", res.ExitCode, res.Stderr, res.Stdout, native.Stdout)
+	}
+}

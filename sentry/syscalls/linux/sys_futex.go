@@ -1,0 +1,106 @@
+package linux
+
+import (
+	"time"
+
+	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/sentry/arch"
+	"github.com/palisade-sandbox/palisade/sentry/kernel"
+	"github.com/palisade-sandbox/palisade/sentry/kernel/futex"
+	"golang.org/x/sys/unix"
+)
+
+// futexDeadline reads futex(2)'s timeout: a relative CLOCK_MONOTONIC
+// duration for FUTEX_WAIT, an absolute time for FUTEX_WAIT_BITSET
+// (CLOCK_MONOTONIC, or CLOCK_REALTIME with FUTEX_CLOCK_REALTIME). A NULL
+// timeout is no deadline (the zero time).
+func futexDeadline(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.Time, linux.Errno) {
+	if addr == 0 {
+		return time.Time{}, 0
+	}
+	var b [linux.TimespecSize]byte
+	if _, err := t.MemoryManager().CopyIn(addr, b[:]); err != nil {
+		return time.Time{}, unix.EFAULT
+	}
+	var ts linux.Timespec
+	ts.Decode(b[:])
+	if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+		return time.Time{}, unix.EINVAL
+	}
+	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
+	if ts.Sec > int64(time.Duration(1<<62)/time.Second) {
+		d = 1 << 62 // far enough to be forever
+	}
+	now := time.Now()
+	if !absolute {
+		return now.Add(d), 0
+	}
+	var clockNow time.Duration
+	if realtime {
+		clockNow = time.Duration(t.Kernel().RealtimeNanos())
+	} else {
+		clockNow = time.Duration(t.Kernel().MonotonicNanos())
+	}
+	return now.Add(d - clockNow), 0
+}
+
+// Futex implements futex(2): wait, wake, requeue, cmp-requeue, wake-op
+// and the bitset variants. A wait ends when woken, at its timeout, or when
+// the task is killed; with no signal delivery yet nothing else interrupts
+// it. PI futexes are ENOSYS for now.
+func Futex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	addr, val, timeoutAddr, addr2, val3 := args[0].Pointer(), args[2].Uint(), args[3].Pointer(), args[4].Pointer(), args[5].Uint()
+	op, err := futex.ParseOp(args[1].Int())
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	m, target := t.Kernel().Futexes(), t.FutexTarget()
+	switch op.Cmd {
+	case linux.FUTEX_WAIT, linux.FUTEX_WAIT_BITSET:
+		bitset := uint32(linux.FUTEX_BITSET_MATCH_ANY)
+		if op.Cmd == linux.FUTEX_WAIT_BITSET {
+			bitset = val3
+		}
+		deadline, errno := futexDeadline(t, timeoutAddr, op.Cmd == linux.FUTEX_WAIT_BITSET, op.ClockRealtime)
+		if errno != 0 {
+			return 0, errno
+		}
+		w := t.FutexWaiter()
+		if err := m.Wait(target, addr, op.Private, val, bitset, w); err != nil {
+			return 0, errnoOf(err)
+		}
+		if err := m.WaitFor(w, t.Interrupted(), deadline); err != nil {
+			return 0, errnoOf(err)
+		}
+		return 0, 0
+	case linux.FUTEX_WAKE, linux.FUTEX_WAKE_BITSET:
+		bitset := uint32(linux.FUTEX_BITSET_MATCH_ANY)
+		if op.Cmd == linux.FUTEX_WAKE_BITSET {
+			bitset = val3
+		}
+		n, err := m.Wake(target, addr, op.Private, bitset, int(int32(val)))
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		return uintptr(n), 0
+	case linux.FUTEX_REQUEUE:
+		n, err := m.Requeue(target, addr, addr2, op.Private, int(int32(val)), int(int32(uint32(timeoutAddr))))
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		return uintptr(n), 0
+	case linux.FUTEX_CMP_REQUEUE:
+		n, err := m.CmpRequeue(target, addr, addr2, op.Private, int(int32(val)), int(int32(uint32(timeoutAddr))), val3)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		return uintptr(n), 0
+	case linux.FUTEX_WAKE_OP:
+		n, err := m.WakeOp(target, addr, addr2, op.Private, int(int32(val)), int(int32(uint32(timeoutAddr))), val3)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		return uintptr(n), 0
+	}
+	return 0, unix.ENOSYS
+}
