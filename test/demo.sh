@@ -23,12 +23,13 @@ echo "host kernel:    $(uname -sr)"
 echo "\$ bin/runsc do $build/demo"
 bin/runsc do "$build/demo"
 echo
-echo "Files come from the host's / through the Gofer, read-only under an in-sandbox layer:"
-if command -v busybox >/dev/null; then
-	echo "\$ bin/runsc do busybox ls /"
-	bin/runsc do "$(command -v busybox)" ls / | tr '\n' ' '
-	echo
-fi
+echo "Files come from the host's / through the Gofer, read-only under an in-sandbox layer;"
+echo "dynamically linked Debian programs run unchanged:"
+echo "\$ bin/runsc do ls /"
+bin/runsc do ls / | tr '\n' ' '
+echo
+echo "\$ bin/runsc do uname -a"
+bin/runsc do uname -a
 echo
 echo "Every system call above was served by the Sentry; see them with --strace:"
 echo "\$ bin/runsc do --strace $build/demo"
