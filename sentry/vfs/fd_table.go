@@ -83,12 +83,14 @@ func (t *FDTable) closeFile(ctx context.Context, file *FileDescription) {
 
 // NewFD installs file at the lowest free fd >= minFD, taking a reference
 // (open, dup, F_DUPFD). EMFILE when none is below RLIMIT_NOFILE; EINVAL if
-// minFD itself is beyond it (as F_DUPFD).
+// a non-zero minFD is itself beyond it (as F_DUPFD). With minFD 0 a full
+// table is EMFILE even when the limit is 0, as open and dup report it
+// (Linux's F_DUPFD(0) would say EINVAL there).
 func (t *FDTable) NewFD(minFD int32, file *FileDescription, flags FDFlags) (int32, error) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	lim := t.max()
-	if minFD < 0 || minFD >= lim {
+	if minFD < 0 || (minFD > 0 && minFD >= lim) {
 		return -1, unix.EINVAL
 	}
 	fd := minFD

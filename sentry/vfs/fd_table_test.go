@@ -66,6 +66,10 @@ func TestFDTable(t *testing.T) {
 	wantErr(t, "full table", err, unix.EMFILE)
 	_, err = tab.NewFD(8, file, vfs.FDFlags{})
 	wantErr(t, "min beyond limit", err, unix.EINVAL)
+	// With RLIMIT_NOFILE 0, open and dup have no fd to give: EMFILE.
+	zero := vfs.NewFDTable(func() uint64 { return 0 })
+	_, err = zero.NewFD(0, file, vfs.FDFlags{})
+	wantErr(t, "limit 0", err, unix.EMFILE)
 	if tab.Len() != 8 {
 		t.Errorf("Len = %d", tab.Len())
 	}
