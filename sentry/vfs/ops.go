@@ -398,36 +398,15 @@ func (v *VirtualFilesystem) UnlinkAt(ctx context.Context, creds *Credentials, po
 		if name == "" || name == "." || name == ".." {
 			return unix.EISDIR
 		}
-		pa := parent.Dentry.inode.Attr()
-		if err := GenericCheckPermissions(creds, MayExec, pa.Mode, pa.UID, pa.GID); err != nil {
-			return err
-		}
-		child, err := v.lookupChild(ctx, parent.Dentry, name)
-		if err != nil {
-			return err
-		}
-		defer child.DecRef()
-		if child.inode.Attr().IsDir() {
-			return unix.EISDIR
-		}
-		if mustBeDir {
-			return unix.ENOTDIR
-		}
-		if err := checkDelete(creds, parent, child); err != nil {
-			return err
-		}
-		if isMountpointOrRoot(parent, child) {
-			return unix.EBUSY
-		}
-		dir, err := dirInode(parent.Dentry)
-		if err != nil {
-			return err
-		}
-		if err := dir.Unlink(ctx, name, child.inode); err != nil {
-			return err
-		}
-		v.removeChildLocked(parent.Dentry, child)
-		return nil
+		return v.removeLocked(ctx, creds, parent, name, func(child *Dentry) error {
+			if child.inode.Attr().IsDir() {
+				return unix.EISDIR
+			}
+			if mustBeDir {
+				return unix.ENOTDIR
+			}
+			return nil
+		}, DirectoryInode.Unlink)
 	})
 }
 
@@ -442,34 +421,48 @@ func (v *VirtualFilesystem) RmdirAt(ctx context.Context, creds *Credentials, pop
 		case "..":
 			return unix.ENOTEMPTY
 		}
-		pa := parent.Dentry.inode.Attr()
-		if err := GenericCheckPermissions(creds, MayExec, pa.Mode, pa.UID, pa.GID); err != nil {
-			return err
-		}
-		child, err := v.lookupChild(ctx, parent.Dentry, name)
-		if err != nil {
-			return err
-		}
-		defer child.DecRef()
-		if !child.inode.Attr().IsDir() {
-			return unix.ENOTDIR
-		}
-		if err := checkDelete(creds, parent, child); err != nil {
-			return err
-		}
-		if isMountpointOrRoot(parent, child) {
-			return unix.EBUSY
-		}
-		dir, err := dirInode(parent.Dentry)
-		if err != nil {
-			return err
-		}
-		if err := dir.Rmdir(ctx, name, child.inode); err != nil {
-			return err
-		}
-		v.removeChildLocked(parent.Dentry, child)
-		return nil
+		return v.removeLocked(ctx, creds, parent, name, func(child *Dentry) error {
+			if !child.inode.Attr().IsDir() {
+				return unix.ENOTDIR
+			}
+			return nil
+		}, DirectoryInode.Rmdir)
 	})
+}
+
+// removeLocked is the shared body of unlink and rmdir: search
+// permission on parent, the child's type (checkType), sticky-bit and
+// mount-point rules, then remove (the filesystem's Unlink or Rmdir) and
+// drop the dentry. The caller holds treeMu for writing.
+func (v *VirtualFilesystem) removeLocked(ctx context.Context, creds *Credentials, parent VirtualDentry, name string,
+	checkType func(child *Dentry) error, remove func(dir DirectoryInode, ctx context.Context, name string, child Inode) error) error {
+	pa := parent.Dentry.inode.Attr()
+	if err := GenericCheckPermissions(creds, MayExec, pa.Mode, pa.UID, pa.GID); err != nil {
+		return err
+	}
+	child, err := v.lookupChild(ctx, parent.Dentry, name)
+	if err != nil {
+		return err
+	}
+	defer child.DecRef()
+	if err := checkType(child); err != nil {
+		return err
+	}
+	if err := checkDelete(creds, parent, child); err != nil {
+		return err
+	}
+	if isMountpointOrRoot(parent, child) {
+		return unix.EBUSY
+	}
+	dir, err := dirInode(parent.Dentry)
+	if err != nil {
+		return err
+	}
+	if err := remove(dir, ctx, name, child.inode); err != nil {
+		return err
+	}
+	v.removeChildLocked(parent.Dentry, child)
+	return nil
 }
 
 // isAncestor reports whether a is d or an ancestor of d within one
