@@ -34,6 +34,12 @@ type CreateProcessArgs struct {
 	// the fd table takes its own reference on each. If Files is nil, the
 	// kernel's host stdio (Config.Stdio) become fds 0-2.
 	Files []*vfs.FileDescription
+	// Credentials are the process's user and groups (root with every
+	// capability if nil). The process gets its own copy.
+	Credentials *vfs.Credentials
+	// Limits are its resource limits (DefaultLimits if nil); the
+	// process gets its own copy.
+	Limits *LimitSet
 }
 
 // CreateProcess loads a program into a new address space and returns its
@@ -41,11 +47,19 @@ type CreateProcessArgs struct {
 // is outside the sandbox.
 func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	limits := DefaultLimits()
+	if args.Limits != nil {
+		limits = args.Limits.Copy()
+	}
 	fsc, fdTable, err := k.initialFiles(&args, limits)
 	if err != nil {
 		return nil, err
 	}
 	creds := vfs.RootCredentials()
+	if args.Credentials != nil {
+		c := *args.Credentials
+		c.Groups = append([]uint32(nil), c.Groups...)
+		creds = &c
+	}
 	release := func() {
 		fdTable.RemoveAll(context.Background())
 		fsc.Release()

@@ -1,7 +1,6 @@
 package kernel
 
 import (
-	"context"
 	"fmt"
 	"github.com/palisade-sandbox/palisade/sentry/kernel/futex"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
@@ -39,6 +38,9 @@ type Task struct {
 	// CLONE_FS); creds are the task's credentials as the VFS checks them.
 	fdTable *vfs.FDTable
 	fsc     *FSContext
+	// credsMu guards creds, which other tasks read (kill permission
+	// checks, /proc); the Credentials value itself is never changed.
+	credsMu sync.Mutex
 	creds   *vfs.Credentials
 
 	// The fields below are owned by the task goroutine.
@@ -79,11 +81,11 @@ func (t *Task) FSContext() *FSContext { return t.fsc }
 
 // Credentials returns the task's credentials. The caller must not change
 // them.
-func (t *Task) Credentials() *vfs.Credentials { return t.creds }
-
-// Ctx returns the context for filesystem operations made on the task's
-// behalf.
-func (t *Task) Ctx() context.Context { return context.Background() }
+func (t *Task) Credentials() *vfs.Credentials {
+	t.credsMu.Lock()
+	defer t.credsMu.Unlock()
+	return t.creds
+}
 
 // Kernel returns the task's kernel.
 func (t *Task) Kernel() *Kernel { return t.k }

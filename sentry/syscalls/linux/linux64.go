@@ -121,8 +121,43 @@ func newTable() *kernel.SyscallTable {
 
 	note(linux.SYS_RSEQ, "ENOSYS: glibc then runs without restartable sequences")
 	note(linux.SYS_SET_ROBUST_LIST, "ENOSYS until futexes exist; glibc tolerates it")
+	b := &tableBuilder{st: st}
+	for _, register := range registrars {
+		register(b)
+	}
 	return st
 }
+
+// tableBuilder fills table entries; area files register theirs through
+// it (see registrars).
+type tableBuilder struct{ st *kernel.SyscallTable }
+
+// full registers a fully supported call.
+func (b *tableBuilder) full(nr int, fn kernel.SyscallFn) {
+	b.st.Table[nr].Fn = fn
+	b.st.Table[nr].Support = kernel.Supported
+	b.st.Table[nr].Note = ""
+}
+
+// partial registers a call with some modes missing, which note names.
+func (b *tableBuilder) partial(nr int, fn kernel.SyscallFn, note string) {
+	b.st.Table[nr].Fn = fn
+	b.st.Table[nr].Support = kernel.Partial
+	b.st.Table[nr].Note = note
+}
+
+// unsupported records why nr stays ENOSYS (or which errno it gives).
+func (b *tableBuilder) unsupported(nr int, note string) {
+	b.st.Table[nr].Fn = nil
+	b.st.Table[nr].Support = kernel.Unsupported
+	b.st.Table[nr].Note = note
+}
+
+// registrars are the area files' registration functions, appended by
+// their init functions, so that each area keeps its table entries beside
+// its handlers. They run after the entries above (and so override them), in
+// file-name order.
+var registrars []func(*tableBuilder)
 
 // errnoOf returns err's errno (EIO for an error that carries none).
 func errnoOf(err error) linux.Errno {
