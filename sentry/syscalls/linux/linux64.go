@@ -15,8 +15,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// AMD64 is the amd64 syscall table.
-var AMD64 = newTable()
+// AMD64 is the amd64 syscall table, built by table.go's init once every
+// area file has registered.
+var AMD64 *kernel.SyscallTable
 
 func newTable() *kernel.SyscallTable {
 	st := &kernel.SyscallTable{}
@@ -35,8 +36,8 @@ func newTable() *kernel.SyscallTable {
 	note := func(nr int, note string) { st.Table[nr].Note = note }
 
 	full(linux.SYS_READ, Read)
-	partial(linux.SYS_WRITE, Write, "EPIPE without SIGPIPE until signals exist")
-	partial(linux.SYS_WRITEV, Writev, "EPIPE without SIGPIPE until signals exist")
+	full(linux.SYS_WRITE, Write)
+	full(linux.SYS_WRITEV, Writev)
 	full(linux.SYS_READV, Readv)
 	full(linux.SYS_PREAD64, Pread64)
 	full(linux.SYS_PWRITE64, Pwrite64)
@@ -84,7 +85,7 @@ func newTable() *kernel.SyscallTable {
 	full(linux.SYS_FTRUNCATE, Ftruncate)
 	full(linux.SYS_PIPE, Pipe)
 	full(linux.SYS_PIPE2, Pipe2)
-	partial(linux.SYS_FUTEX, Futex, "wait, wake, requeue, cmp-requeue, wake-op and bitset variants, private and shared; waits end on wake, timeout or kill (no signal delivery yet); PI commands are ENOSYS")
+	partial(linux.SYS_FUTEX, Futex, "wait, wake, requeue, cmp-requeue, wake-op and bitset variants, private and shared; waits end on wake, timeout or a signal (restarted as Linux does); PI commands are ENOSYS")
 	full(linux.SYS_GETXATTR, Getxattr)
 	full(linux.SYS_LGETXATTR, Lgetxattr)
 	full(linux.SYS_FGETXATTR, Fgetxattr)
@@ -106,7 +107,6 @@ func newTable() *kernel.SyscallTable {
 	full(linux.SYS_MPROTECT, Mprotect)
 	full(linux.SYS_BRK, Brk)
 	partial(linux.SYS_ARCH_PRCTL, ArchPrctl, "ARCH_SET_FS, ARCH_GET_FS, ARCH_SET_GS, ARCH_GET_GS; others EINVAL")
-	partial(linux.SYS_SET_TID_ADDRESS, SetTidAddress, "the address is recorded; the clear-and-wake on exit comes with futexes")
 	full(linux.SYS_EXIT, Exit)
 	full(linux.SYS_EXIT_GROUP, ExitGroup)
 	full(linux.SYS_GETPID, Getpid)
@@ -120,7 +120,6 @@ func newTable() *kernel.SyscallTable {
 	partial(linux.SYS_GETRANDOM, Getrandom, "GRND_RANDOM and GRND_NONBLOCK never block: the pool is always ready")
 
 	note(linux.SYS_RSEQ, "ENOSYS: glibc then runs without restartable sequences")
-	note(linux.SYS_SET_ROBUST_LIST, "ENOSYS until futexes exist; glibc tolerates it")
 	b := &tableBuilder{st: st}
 	for _, register := range registrars {
 		register(b)
