@@ -36,9 +36,10 @@ func (mm *MemoryManager) WithWord(addr uintptr, write bool, fn func(word []byte)
 }
 
 // SharedWordOffset says how a shared futex at addr is named: for a word
-// in MAP_SHARED anonymous memory it returns its memory-file offset and
-// true; for a private mapping (including file mappings, which are private
-// copies here) false, meaning the word belongs to this address space.
+// in MAP_SHARED memory (anonymous, or a file mapping, whose pages every
+// address space mapping it shares) it returns its memory-file offset and
+// true; for a private mapping false, meaning the word belongs to this
+// address space.
 func (mm *MemoryManager) SharedWordOffset(addr uintptr) (uint64, bool, error) {
 	if err := mm.checkRange(addr, 4); err != 0 {
 		return 0, false, err
@@ -49,7 +50,7 @@ func (mm *MemoryManager) SharedWordOffset(addr uintptr) (uint64, bool, error) {
 	if v == nil || !allows(v.perms, platform.AccessType{Read: true}) {
 		return 0, false, unix.EFAULT
 	}
-	if v.private || v.mappable != nil {
+	if v.shm == nil {
 		return 0, false, nil
 	}
 	if _, errno := mm.block(addr, 4, platform.AccessType{Read: true}); errno != 0 {

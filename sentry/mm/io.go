@@ -27,16 +27,41 @@ func (mm *MemoryManager) checkRange(addr uintptr, n int) linux.Errno {
 // needed. mm.mu must be held.
 func (mm *MemoryManager) block(addr uintptr, n int, at platform.AccessType) ([]byte, linux.Errno) {
 	v := mm.vmaAt(addr)
+	if v == nil {
+		// A kernel write below a stack grows it, as the page fault
+		// of Linux's copy_to_user would (a signal frame, say).
+		v = mm.growStack(addr)
+	}
 	if v == nil || !allows(v.perms, at) {
 		return nil, unix.EFAULT
 	}
 	i := mm.findPMA(addr)
+	cs := max(v.start, addr&^(faultAroundSize-1))
+	ce := min(v.end, (addr&^(faultAroundSize-1))+faultAroundSize)
 	if i == len(mm.pmas) || mm.pmas[i].start > addr {
 		// Allocate the surrounding chunk, as a fault would.
-		cs := max(v.start, addr&^(faultAroundSize-1))
-		ce := min(v.end, cs+faultAroundSize)
 		if err := mm.ensurePMAs(v, cs, ce); err != 0 {
 			return nil, err
+		}
+		if !mm.hasPMA(addr) {
+			// Past the end of the mapped file.
+			return nil, unix.EFAULT
+		}
+		i = mm.findPMA(addr)
+	}
+	if at.Write && mm.pmas[i].needsCopy {
+		// A Sentry write breaks copy-on-write like a guest write, and
+		// the guest's view must follow to the new pages.
+		if err := mm.ensurePMAs(v, cs, ce); err != 0 {
+			return nil, err
+		}
+		if err := mm.breakCOW(cs, ce); err != 0 {
+			return nil, err
+		}
+		if mm.as != nil {
+			if mm.mapRange(cs, ce, v.perms) != 0 {
+				_ = mm.as.Unmap(cs, ce-cs)
+			}
 		}
 		i = mm.findPMA(addr)
 	}
@@ -44,6 +69,13 @@ func (mm *MemoryManager) block(addr uintptr, n int, at platform.AccessType) ([]b
 	end := min(p.end, v.end)
 	if uintptr(n) < end-addr {
 		end = addr + uintptr(n)
+	}
+	if at.Write && p.clean {
+		// The Sentry writes these pages: they must be written back.
+		mm.markDirty(v, pageRoundDown(addr), pageRoundUp(end))
+		i = mm.findPMA(addr)
+		p = &mm.pmas[i]
+		end = min(end, p.end)
 	}
 	off := p.fr.Start + uint64(addr-p.start)
 	return mm.mf.Slice(pgaFileRange(off, uint64(end-addr))), 0

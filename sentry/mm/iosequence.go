@@ -97,26 +97,55 @@ func (s IOSequence) walk(off int64, n int, fn func(addr uintptr, lo, hi int) (in
 	return done, nil
 }
 
-// CheckWritable returns EFAULT unless all of the sequence lies in guest
-// mappings that allow writing. It allocates nothing. Reads from sources
-// that cannot give data back (host pipes, terminals) check their
-// destination with it first, so a bad buffer fails the read without
-// consuming input, as Linux's does.
-func (s IOSequence) CheckWritable() error {
+// WritablePrefix returns how many bytes from the start of the sequence
+// lie in guest mappings that allow writing, up to the first byte that
+// does not. It allocates nothing. Reads truncate their destination to it
+// first, so that a buffer that goes bad part way gets the bytes before
+// the bad page (Linux's partial count) without a source that cannot take
+// data back (a pipe, a terminal) losing what did not fit.
+func (s IOSequence) WritablePrefix() int64 {
 	s.mm.mu.Lock()
 	defer s.mm.mu.Unlock()
+	var n int64
 	for _, iov := range s.iovs {
 		addr, end := uintptr(iov.Base), uintptr(iov.Base+iov.Len)
 		if end < addr || end > s.mm.maxAddr {
-			return unix.EFAULT
+			if addr < s.mm.maxAddr {
+				end = s.mm.maxAddr
+			} else {
+				return n
+			}
 		}
 		for addr < end {
 			v := s.mm.vmaAt(addr)
 			if v == nil || !allows(v.perms, platform.AccessType{Write: true}) {
-				return unix.EFAULT
+				return n
 			}
-			addr = v.end
+			next := min(v.end, end)
+			n += int64(next - addr)
+			addr = next
+		}
+		if uintptr(iov.Base+iov.Len) != end {
+			return n
 		}
 	}
-	return nil
+	return n
+}
+
+// Prefix returns the first n bytes of the sequence (all of it if n is
+// larger).
+func (s IOSequence) Prefix(n int64) IOSequence {
+	if n >= s.n {
+		return s
+	}
+	out := IOSequence{mm: s.mm, n: n}
+	for _, iov := range s.iovs {
+		if n == 0 {
+			break
+		}
+		l := min(int64(iov.Len), n)
+		out.iovs = append(out.iovs, linux.Iovec{Base: iov.Base, Len: uint64(l)})
+		n -= l
+	}
+	return out
 }

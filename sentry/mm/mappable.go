@@ -10,7 +10,8 @@ import (
 )
 
 // Mappable is a file that can back a mapping. The memory manager reads it
-// to fill private copies of its pages; it never writes it. The syscall
+// to fill its pages; it writes only SharedMappables, and only for shared
+// mappings (write-back). The syscall
 // layer implements Mappable over an open file description, which keeps
 // this package independent of the VFS.
 //
@@ -27,30 +28,50 @@ type Mappable interface {
 	DecRef()
 }
 
+// SharedMappable is a Mappable whose MAP_SHARED mappings share pages:
+// every shared mapping of the same file (equal Key) in any address space
+// of one memory file uses the same pages, and pages the guest writes are
+// written back with WriteAt on msync, munmap and when the address space
+// goes away. Reads and writes of the file through its descriptions do not
+// see the shared pages in between.
+type SharedMappable interface {
+	Mappable
+	// Key identifies the file (for example its inode); it must be
+	// comparable, or nil for a file whose mappings should not share.
+	Key() any
+	// Writable reports whether WriteAt may be used.
+	Writable() bool
+	// WriteAt writes src at file offset off.
+	WriteAt(off int64, src []byte) (int, error)
+}
+
 // fillFromFile fills the freshly allocated (zeroed) memory-file range fr,
-// which backs guest pages starting at addr in v, from v's file. Bytes past
-// the end of the file stay zero. A read error is reported as ENOMEM, which
-// a fault turns into SIGBUS as Linux does for an I/O error in a file
+// which backs guest pages starting at addr in v, from v's file, and returns
+// how many bytes it read: fewer than fr's length means the file ends there,
+// and bytes past the end stay zero. A read error is reported as ENOMEM,
+// which a fault turns into SIGBUS as Linux does for an I/O error in a file
 // fault. mm.mu must be held.
-func (mm *MemoryManager) fillFromFile(v *vma, addr uintptr, fr pgalloc.FileRange) linux.Errno {
+func (mm *MemoryManager) fillFromFile(v *vma, addr uintptr, fr pgalloc.FileRange) (uint64, linux.Errno) {
 	dst := mm.mf.Slice(fr)
 	off := int64(v.off + uint64(addr-v.start))
+	var done uint64
 	for len(dst) > 0 {
 		n, err := v.mappable.ReadAt(off, dst)
 		if n < 0 || n > len(dst) {
-			return unix.ENOMEM
+			return 0, unix.ENOMEM
 		}
 		dst = dst[n:]
 		off += int64(n)
+		done += uint64(n)
 		if err != nil {
 			if errors.Is(err, io.EOF) {
-				return 0
+				return done, 0
 			}
-			return unix.ENOMEM
+			return 0, unix.ENOMEM
 		}
 		if n == 0 {
-			return 0
+			return done, 0
 		}
 	}
-	return 0
+	return done, 0
 }

@@ -111,20 +111,41 @@ func TestFileMappingPrivateWrite(t *testing.T) {
 	}
 }
 
-func TestFileMappingZeroPastEOF(t *testing.T) {
+func TestFileMappingPastEOF(t *testing.T) {
 	m, _ := newTestMM(t)
 	f := &fakeFile{data: pattern(pg + 100)}
 	const A = 0x700000000
 	mustMap(t, m, fileOpts(f, A, 3*pg, 0, platform.Read))
-	got := make([]byte, 3*pg)
-	if _, err := m.CopyIn(A, got); err != nil {
-		t.Fatal(err)
+	// The page holding EOF reads the file, then zeroes.
+	got := make([]byte, 2*pg)
+	n, err := m.CopyIn(A, got)
+	if n != 2*pg || err != nil {
+		t.Fatalf("CopyIn of the pages up to EOF = %d, %v", n, err)
 	}
 	if !bytes.Equal(got[:pg+100], f.data) {
 		t.Error("content before EOF differs from the file")
 	}
-	if !bytes.Equal(got[pg+100:], make([]byte, 2*pg-100)) {
-		t.Error("bytes past EOF are not zero")
+	if !bytes.Equal(got[pg+100:], make([]byte, pg-100)) {
+		t.Error("bytes past EOF in the last page are not zero")
+	}
+	// A page wholly past EOF is SIGBUS for the guest, EFAULT for the
+	// Sentry, and holds no memory.
+	if errno := m.HandleFault(A+2*pg, platform.Read); errno != unix.ENOMEM {
+		t.Errorf("fault past EOF = %v, want ENOMEM (SIGBUS)", errno)
+	}
+	if errno := m.HandleFault(A+pg+200, platform.Read); errno != 0 {
+		t.Errorf("fault in the EOF page = %v", errno)
+	}
+	if n, err := m.CopyIn(A+2*pg-10, make([]byte, 20)); n != 10 || err != unix.EFAULT {
+		t.Errorf("CopyIn across EOF = %d, %v; want 10, EFAULT", n, err)
+	}
+	if r := m.ResidentSize(); r != 2*pg {
+		t.Errorf("resident %d, want %d", r, 2*pg)
+	}
+	// When the file grows, the page becomes valid.
+	f.data = append(f.data, pattern(2*pg)...)
+	if errno := m.HandleFault(A+2*pg, platform.Read); errno != 0 {
+		t.Errorf("fault after the file grew = %v", errno)
 	}
 }
 

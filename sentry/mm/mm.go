@@ -19,12 +19,51 @@
 // File mappings: a VMA may be backed by a Mappable (a file, adapted by the
 // syscall layer) and a file offset. Its pages are then allocated the same
 // way but filled by reading the file, one read per fault-around chunk, with
-// zeroes past the end of the file (where Linux would raise SIGBUS for whole
-// pages beyond it). Every page is a private copy: writes to a MAP_PRIVATE
-// mapping never reach the file, and a read-only MAP_SHARED mapping (the
-// only shared kind the syscall layer creates) does not see later writes to
-// the file. Each VMA holds a reference on its file until it is unmapped or
-// the address space is released.
+// zeroes past the end of the file in its last page; pages wholly beyond the
+// end get no backing, so touching them is SIGBUS (EFAULT for the Sentry's
+// own copies), as in Linux. MAP_PRIVATE pages are private copies: writes
+// never reach the file. Each VMA holds a reference on its file until it is
+// unmapped or the address space is released.
+//
+// Shared file mappings: a MAP_SHARED mapping of a SharedMappable refers to
+// the file's sharedMemory object (one per file and memory file, found by
+// the file's key), so every shared mapping of the file, in any address
+// space, uses the same pages. Those pages start clean: mapped without write
+// access, so that the first write to each faults and marks it dirty in the
+// object (a Sentry write marks it too). Dirty pages are written back to
+// the file (never past the end the file had when the page was read) on
+// msync, munmap and when the address space or the object goes away. There
+// is no coherence with read(2)/write(2) in between: the file does not see
+// mapped writes before write-back, and pages already in the object do not
+// see later writes to the file.
+//
+// Fork and copy-on-write: Fork copies the VMAs and gives the child its own
+// references on the parent's memory-file ranges (pgalloc counts references
+// per page range). For every area except shared memory the pmas
+// of both sides are marked needsCopy, and the parent's writable platform
+// mappings of them are re-mapped read-only. Pages marked needsCopy are
+// always mapped without write access; a write fault (or a Sentry write such
+// as CopyOut) on them runs breakCOW, which copies each page whose reference
+// count is above one into a fresh page and merely unmarks a page whose
+// count is one (the other side has already copied or gone away).
+//
+// Shared anonymous memory: a MAP_SHARED anonymous VMA refers to its own
+// sharedMemory object (refcounted, one reference per VMA piece) that owns a
+// memory-file page per object offset, allocated on first touch. A fault
+// takes the object's page (and a reference on it) instead of allocating a
+// private one, so every address space mapping the object, including
+// children forked before the page was first touched, sees the same page.
+// MADV_DONTNEED there only drops this address space's pmas; the object
+// keeps the contents until its last VMA goes.
+//
+// Other mechanisms: a fault just below a MAP_GROWSDOWN area grows it (with
+// Linux's stack guard gap); mremap moves pmas with the VMA instead of
+// copying; MADV_DONTNEED/MADV_FREE drop pmas, so the next touch gets zero
+// pages or re-reads the file; mincore reports pages that have pmas whose
+// memory-file pages the host has actually backed (touched pages); mlock
+// is bookkeeping (VM_LOCKED) plus prefaulting; mappings are never reserved
+// up front, so MAP_NORESERVE changes nothing and a huge mapping costs
+// nothing until touched.
 package mm
 
 import (
@@ -72,6 +111,15 @@ type MemoryManager struct {
 	mmapBase uintptr
 	// stackTop is the top of the initial stack.
 	stackTop uintptr
+	// stackLimit bounds how far a MAP_GROWSDOWN area may grow
+	// (RLIMIT_STACK).
+	stackLimit uintptr
+	// argvStart..argvEnd and envStart..envEnd hold the initial process's
+	// argument and environment strings (for /proc/PID/cmdline, environ).
+	argvStart, argvEnd uintptr
+	envStart, envEnd   uintptr
+	// lockFuture is mlockall(MCL_FUTURE): new areas are locked.
+	lockFuture bool
 	// users counts the tasks sharing this address space.
 	users int
 	// released is set when the last user went away.
@@ -85,13 +133,14 @@ func New(mf *pgalloc.MemoryFile, as platform.AddressSpace, minAddr, maxAddr uint
 	minAddr = pageRoundUp(minAddr)
 	maxAddr = pageRoundDown(maxAddr)
 	return &MemoryManager{
-		mf:       mf,
-		as:       as,
-		minAddr:  minAddr,
-		maxAddr:  maxAddr,
-		mmapBase: maxAddr,
-		stackTop: maxAddr,
-		users:    1,
+		mf:         mf,
+		as:         as,
+		minAddr:    minAddr,
+		maxAddr:    maxAddr,
+		mmapBase:   maxAddr,
+		stackTop:   maxAddr,
+		stackLimit: DefaultStackSize,
+		users:      1,
 	}
 }
 
@@ -111,6 +160,10 @@ func (mm *MemoryManager) SetLayout(stackTop, stackLimit, randomPad uintptr) {
 	mm.mu.Lock()
 	defer mm.mu.Unlock()
 	gap := stackLimit + StackGuardGap + randomPad
+	if gap < stackLimit {
+		// An unlimited stack limit: the largest gap allowed below.
+		gap = ^uintptr(0)
+	}
 	if gap < minMmapGap {
 		gap = minMmapGap
 	}
@@ -118,6 +171,7 @@ func (mm *MemoryManager) SetLayout(stackTop, stackLimit, randomPad uintptr) {
 		gap = maxGap
 	}
 	mm.stackTop = stackTop
+	mm.stackLimit = stackLimit
 	if stackTop-mm.minAddr > gap {
 		mm.mmapBase = pageRoundDown(stackTop - gap)
 	} else {
@@ -149,6 +203,7 @@ func (mm *MemoryManager) DecUsers() {
 		return
 	}
 	mm.released = true
+	_ = mm.writeback(mm.minAddr, mm.maxAddr)
 	for _, p := range mm.pmas {
 		mm.mf.DecRef(p.fr)
 	}

@@ -34,6 +34,11 @@ type MMapOpts struct {
 	// (anonymous memory may always get any access). Perms must be
 	// within them.
 	MaxPerms platform.AccessType
+	// Populate prefaults the whole mapping (MAP_POPULATE); running out
+	// of memory while doing so is not an error, as in Linux.
+	Populate bool
+	// Locked marks the area VM_LOCKED (MAP_LOCKED) and populates it.
+	Locked bool
 }
 
 // MMap creates an anonymous or file mapping and returns its address.
@@ -96,10 +101,7 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uintptr, linux.Errno) {
 			return 0, unix.ENOMEM
 		}
 	}
-	if opts.Mappable != nil {
-		opts.Mappable.IncRef()
-	}
-	mm.insertVMA(vma{
+	v := vma{
 		start:     addr,
 		end:       addr + length,
 		perms:     opts.Perms,
@@ -108,8 +110,74 @@ func (mm *MemoryManager) MMap(opts MMapOpts) (uintptr, linux.Errno) {
 		growsDown: opts.GrowsDown,
 		mappable:  opts.Mappable,
 		off:       opts.Offset,
-	})
+		locked:    opts.Locked || mm.lockFuture,
+	}
+	if opts.Mappable != nil {
+		opts.Mappable.IncRef()
+		if sm, ok := opts.Mappable.(SharedMappable); ok && !opts.Private {
+			v.shm = sharedFileObject(mm.mf, sm)
+		}
+	} else if !opts.Private {
+		v.shm = newSharedMemory(mm.mf)
+		v.off = 0
+	}
+	mm.insertVMA(v)
+	if opts.Populate || opts.Locked {
+		mm.populate(addr, addr+length)
+	}
 	return addr, 0
+}
+
+// populate faults in [start, end) (page aligned) as far as the VMAs there
+// allow reading, with host memory committed behind every page, and
+// reports ENOMEM at the first hole or allocation failure (MMap ignores
+// it, as Linux does for MAP_POPULATE).
+// Pages of writable private areas are also made private (copied) so later
+// writes do not fault. mm.mu must be held.
+func (mm *MemoryManager) populate(start, end uintptr) linux.Errno {
+	for addr := start; addr < end; {
+		v := mm.vmaAt(addr)
+		if v == nil {
+			return unix.ENOMEM
+		}
+		if !readable(v.perms) {
+			addr = v.end
+			continue
+		}
+		e := min(end, v.end)
+		if err := mm.ensurePMAs(v, addr, e); err != 0 {
+			return err
+		}
+		covered := addr
+		for i := mm.findPMA(addr); i < len(mm.pmas) && mm.pmas[i].start == covered && covered < e; i++ {
+			covered = mm.pmas[i].end
+		}
+		short := covered < e
+		if short {
+			// Past the end of a mapped file: populate what exists.
+			e = covered
+		}
+		if v.perms.Write {
+			if err := mm.breakCOW(addr, e); err != 0 {
+				return err
+			}
+		}
+		for i := mm.findPMA(addr); i < len(mm.pmas) && mm.pmas[i].start < e; i++ {
+			p := &mm.pmas[i]
+			s, pe := max(p.start, addr), min(p.end, e)
+			if mm.mf.Commit(pgaFileRange(p.fr.Start+uint64(s-p.start), uint64(pe-s))) != nil {
+				return unix.ENOMEM
+			}
+		}
+		if err := mm.mapRange(addr, e, v.perms); err != 0 {
+			return err
+		}
+		if short {
+			return unix.ENOMEM
+		}
+		addr = e
+	}
+	return 0
 }
 
 // MUnmap implements munmap(2)'s checks and unmaps [addr, addr+length).

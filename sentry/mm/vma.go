@@ -23,24 +23,56 @@ type vma struct {
 	// reference held by this vma.
 	mappable Mappable
 	off      uint64
+	// shm, if not nil, is the shared object backing MAP_SHARED anonymous
+	// memory (off is then the object offset of start) or a MAP_SHARED
+	// mapping of a SharedMappable file (whose object offsets are file
+	// offsets). A non-nil shm carries one reference held by this vma.
+	shm *sharedMemory
+	// locked is VM_LOCKED (mlock).
+	locked bool
+	// dontFork (MADV_DONTFORK) leaves the area out of a fork's child;
+	// wipeOnFork (MADV_WIPEONFORK) gives the child fresh zero pages.
+	dontFork   bool
+	wipeOnFork bool
 }
 
 // fileOffsetAt returns the file offset that backs addr in v.
 func (v *vma) fileOffsetAt(addr uintptr) uint64 { return v.off + uint64(addr-v.start) }
 
-// release drops v's reference on its file, if any.
+// release drops v's reference on its file or shared object, if any.
 func (v *vma) release() {
 	if v.mappable != nil {
 		v.mappable.DecRef()
 	}
+	if v.shm != nil {
+		v.shm.decRef()
+	}
 }
+
+// incRef takes another reference on v's file or shared object, for a copy
+// of v (a split or a fork).
+func (v *vma) incRef() {
+	if v.mappable != nil {
+		v.mappable.IncRef()
+	}
+	if v.shm != nil {
+		v.shm.incRef()
+	}
+}
+
+// cow reports whether v's pages are copy-on-write across fork: everything
+// but shared anonymous memory (shared file mappings are private copies
+// that never become writable here).
+func (v *vma) cow() bool { return v.shm == nil }
 
 // canMerge reports whether b can be appended to a (they touch and have the
 // same attributes).
 func (a *vma) canMerge(b *vma) bool {
 	return a.end == b.start && a.perms == b.perms && a.maxPerms == b.maxPerms &&
 		a.private == b.private && a.growsDown == b.growsDown &&
-		a.mappable == b.mappable && (a.mappable == nil || a.fileOffsetAt(a.end) == b.off)
+		a.locked == b.locked && a.dontFork == b.dontFork && a.wipeOnFork == b.wipeOnFork &&
+		a.mappable == b.mappable && a.shm == b.shm &&
+		((a.mappable == nil && a.shm == nil) || a.fileOffsetAt(a.end) == b.off)
 }
 
 // VMAInfo describes one VMA, for tests and /proc/PID/maps later.
@@ -49,6 +81,14 @@ type VMAInfo struct {
 	Perms      platform.AccessType
 	Private    bool
 	GrowsDown  bool
+	// Locked is set for mlocked areas (VM_LOCKED).
+	Locked bool
+	// File is set for file mappings, SharedAnon for MAP_SHARED anonymous
+	// memory.
+	File       bool
+	SharedAnon bool
+	// Offset is the file offset of Start for a file mapping.
+	Offset uint64
 }
 
 // VMAs returns a snapshot of the address space's areas.
@@ -57,7 +97,13 @@ func (mm *MemoryManager) VMAs() []VMAInfo {
 	defer mm.mu.Unlock()
 	out := make([]VMAInfo, len(mm.vmas))
 	for i, v := range mm.vmas {
-		out[i] = VMAInfo{v.start, v.end, v.perms, v.private, v.growsDown}
+		out[i] = VMAInfo{
+			Start: v.start, End: v.end, Perms: v.perms, Private: v.private, GrowsDown: v.growsDown,
+			Locked: v.locked, File: v.mappable != nil, SharedAnon: v.shm != nil,
+		}
+		if v.mappable != nil {
+			out[i].Offset = v.off
+		}
 	}
 	return out
 }
@@ -91,9 +137,9 @@ func (mm *MemoryManager) splitVMAAt(addr uintptr) {
 	v := mm.vmas[i]
 	lo, hi := v, v
 	lo.end, hi.start = addr, addr
-	if v.mappable != nil {
+	if v.mappable != nil || v.shm != nil {
 		hi.off = v.fileOffsetAt(addr)
-		v.mappable.IncRef()
+		v.incRef()
 	}
 	mm.vmas = append(mm.vmas, vma{})
 	copy(mm.vmas[i+2:], mm.vmas[i+1:])
@@ -126,6 +172,8 @@ func (mm *MemoryManager) mergeVMAs(i int) {
 // removeRange unmaps [start, end): VMAs, their pages and the platform
 // mappings.
 func (mm *MemoryManager) removeRange(start, end uintptr) {
+	// Dirty pages of shared file mappings reach the file on munmap.
+	_ = mm.writeback(start, end)
 	mm.splitVMAAt(start)
 	mm.splitVMAAt(end)
 	i := mm.findVMA(start)

@@ -16,6 +16,7 @@ package pgalloc
 import (
 	"errors"
 	"fmt"
+	"runtime"
 	"sort"
 	"sync"
 
@@ -289,4 +290,44 @@ func (f *MemoryFile) release(fr FileRange) {
 		f.next = f.free[n-1].Start
 		f.free = f.free[:n-1]
 	}
+}
+
+// Commit makes the host back every page of fr with memory now, as
+// MAP_POPULATE and mlock expect; contents are unchanged. fr must be
+// allocated.
+func (f *MemoryFile) Commit(fr FileRange) error {
+	if fr.Start >= fr.End {
+		return nil
+	}
+	b := f.Slice(fr)
+	if unix.Madvise(b, unix.MADV_POPULATE_WRITE) == nil {
+		return nil
+	}
+	// Without MADV_POPULATE_WRITE (before Linux 5.14, or refused): a
+	// read of each page makes the host allocate it.
+	var sum byte
+	for i := 0; i < len(b); i += linux.PageSize {
+		sum += b[i]
+	}
+	runtime.KeepAlive(sum)
+	return nil
+}
+
+// Resident sets vec[i] to 1 if page i of fr has host memory behind it
+// (has been written, read or committed since it was allocated) and to 0
+// otherwise. vec must hold one byte per page of fr.
+func (f *MemoryFile) Resident(fr FileRange, vec []byte) error {
+	if fr.Start >= fr.End {
+		return nil
+	}
+	if uint64(len(vec)) < fr.Length()/linux.PageSize {
+		return fmt.Errorf("pgalloc: residency vector of %d bytes for %d pages", len(vec), fr.Length()/linux.PageSize)
+	}
+	if err := mincore(f.Slice(fr), vec); err != nil {
+		return fmt.Errorf("pgalloc: mincore of [%#x, %#x): %w", fr.Start, fr.End, err)
+	}
+	for i := range vec[:fr.Length()/linux.PageSize] {
+		vec[i] &= 1
+	}
+	return nil
 }

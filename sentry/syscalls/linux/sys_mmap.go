@@ -25,10 +25,18 @@ const (
 	map32End   = 0x80000000
 )
 
-// Mmap implements mmap(2) for anonymous memory and regular files. File
-// mappings are served from private copies of the file's pages: MAP_PRIVATE
-// fully, MAP_SHARED only without write access (a shared writable mapping
-// would need write-back and fails with ENODEV).
+// mmapNote is mmap's entry in the compatibility table.
+const mmapNote = "anonymous memory (MAP_SHARED anonymous memory shared across fork), /dev/zero and regular files; " +
+	"MAP_POPULATE, MAP_LOCKED, MAP_GROWSDOWN, MAP_NORESERVE (nothing is reserved) work; " +
+	"MAP_PRIVATE file pages are private copies; MAP_SHARED file mappings share pages across all mappings of the file " +
+	"and are written back on msync, munmap and exit, but read(2)/write(2) of the file do not see mapped pages in between; " +
+	"other file types are ENODEV"
+
+// Mmap implements mmap(2) for anonymous memory, /dev/zero (which Linux
+// also maps as anonymous memory) and regular files. File mappings are
+// served from the memory file: MAP_PRIVATE pages are private copies,
+// MAP_SHARED pages are shared by every mapping of the file and written
+// back (see mm.SharedMappable).
 func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	addr, length := args[0].Pointer(), uintptr(args[1].Uint64())
 	prot, flags, fd, off := args[2].Int(), args[3].Int(), args[4].Int(), args[5].Uint64()
@@ -50,6 +58,11 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	switch flags & linux.MAP_TYPE {
 	case linux.MAP_PRIVATE, linux.MAP_SHARED:
 	case linux.MAP_SHARED_VALIDATE:
+		// Linux validates flags only for file mappings; for anonymous
+		// memory the type is simply not MAP_SHARED or MAP_PRIVATE.
+		if file == nil {
+			return 0, unix.EINVAL
+		}
 		if flags&^knownMapFlags != 0 {
 			return 0, unix.EOPNOTSUPP
 		}
@@ -75,6 +88,23 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 		},
 		Private:   flags&linux.MAP_TYPE == linux.MAP_PRIVATE,
 		GrowsDown: flags&linux.MAP_GROWSDOWN != 0,
+		// MAP_NONBLOCK turns MAP_POPULATE off, as in Linux.
+		Populate: flags&linux.MAP_POPULATE != 0 && flags&linux.MAP_NONBLOCK == 0,
+		Locked:   flags&linux.MAP_LOCKED != 0,
+	}
+	if file != nil {
+		zero, errno := isDevZero(t, file)
+		if errno != 0 {
+			return 0, errno
+		}
+		if zero {
+			// Like Linux's mmap_zero: /dev/zero gives anonymous
+			// memory; the file's access mode still applies.
+			if !file.IsReadable() || (!opts.Private && prot&linux.PROT_WRITE != 0 && !file.IsWritable()) {
+				return 0, unix.EACCES
+			}
+			file = nil
+		}
 	}
 	if file != nil {
 		if errno := configureFileMapping(t, file, &opts, prot, flags, off); errno != 0 {
@@ -97,25 +127,28 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	return got, 0
 }
 
+// isDevZero reports whether file is the character device /dev/zero (1:5).
+func isDevZero(t *kernel.Task, file *vfs.FileDescription) (bool, linux.Errno) {
+	st, err := file.Stat(t.Ctx(), linux.STATX_TYPE)
+	if err != nil {
+		return false, errnoOf(err)
+	}
+	return uint32(st.Mode)&linux.S_IFMT == linux.S_IFCHR && st.RdevMajor == 1 && st.RdevMinor == 5, 0
+}
+
 // configureFileMapping checks that file may be mapped as asked, in the
 // order of Linux's do_mmap, and makes opts map it at offset off: EACCES for
 // a file not opened for reading or a shared writable mapping of a file not
-// opened for writing, ENODEV for anything but a regular file and for a
-// shared writable mapping (no write-back), EINVAL for MAP_GROWSDOWN.
+// opened for writing, ENODEV for anything but a regular file, EINVAL for
+// MAP_GROWSDOWN. A shared mapping may later be made writable by mprotect
+// only if the file is open for writing, as in Linux.
 func configureFileMapping(t *kernel.Task, file *vfs.FileDescription, opts *mm.MMapOpts, prot, flags int32, off uint64) linux.Errno {
 	maxPerms := platform.AnyAccess
-	sharedWrite := false
 	if !opts.Private {
-		if prot&linux.PROT_WRITE != 0 {
-			if !file.IsWritable() {
-				return unix.EACCES
-			}
-			sharedWrite = true
+		if prot&linux.PROT_WRITE != 0 && !file.IsWritable() {
+			return unix.EACCES
 		}
-		// Without write-back, a shared mapping may never become
-		// writable (Linux allows mprotect to add write access when the
-		// file is open for writing).
-		maxPerms.Write = false
+		maxPerms.Write = file.IsWritable()
 	}
 	if !file.IsReadable() {
 		return unix.EACCES
@@ -130,10 +163,10 @@ func configureFileMapping(t *kernel.Task, file *vfs.FileDescription, opts *mm.MM
 	if flags&linux.MAP_GROWSDOWN != 0 {
 		return unix.EINVAL
 	}
-	if sharedWrite {
-		return unix.ENODEV
-	}
-	opts.Mappable = &fileMappable{ctx: t.Ctx(), fd: file}
+	// Faults read the file long after this call, from any task sharing
+	// the mapping (or a forked child), so the context must not end with
+	// this task's current interrupt.
+	opts.Mappable = &fileMappable{ctx: context.WithoutCancel(t.Ctx()), fd: file}
 	opts.Offset = off
 	opts.MaxPerms = maxPerms
 	return 0
@@ -157,6 +190,35 @@ func (m *fileMappable) ReadAt(off int64, dst []byte) (int, error) {
 		}
 		if n == 0 {
 			break
+		}
+	}
+	return total, nil
+}
+
+// Key implements mm.SharedMappable.Key: the file's inode, so that every
+// shared mapping of the file shares its pages.
+func (m *fileMappable) Key() any {
+	if ino := m.fd.Inode(); ino != nil {
+		return ino
+	}
+	return nil
+}
+
+// Writable implements mm.SharedMappable.Writable.
+func (m *fileMappable) Writable() bool { return m.fd.IsWritable() }
+
+// WriteAt implements mm.SharedMappable.WriteAt (write-back of shared
+// mappings), always at off even if the description is in append mode.
+func (m *fileMappable) WriteAt(off int64, src []byte) (int, error) {
+	total := 0
+	for total < len(src) {
+		n, _, err := m.fd.Impl().PWrite(m.ctx, vfs.BytesIOSequence(src[total:]), off+int64(total), false)
+		total += int(n)
+		if err != nil {
+			return total, err
+		}
+		if n == 0 {
+			return total, unix.EIO
 		}
 	}
 	return total, nil
