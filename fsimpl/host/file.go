@@ -2,12 +2,14 @@ package host
 
 import (
 	"context"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 )
 
 // ioChunk bounds the bounce buffer between an IOSequence and the host
@@ -17,7 +19,7 @@ const ioChunk = 64 << 10
 // FD is an open host file: the implementation of a description made by
 // NewFD or by reopening a host file. It implements
 // vfs.FileDescriptionImpl; the kernel reaches the rest (terminal state,
-// readiness) with fd.Impl().(*host.FD).
+// readiness) with fd.Impl().(*host.FD); it implements waiter.Waitable.
 type FD struct {
 	vfs.FileDescriptionDefaultImpl
 	inode *inode
@@ -26,6 +28,11 @@ type FD struct {
 	openNonblock bool
 	vfsfd        atomic.Pointer[vfs.FileDescription]
 	released     atomic.Bool
+
+	// watchMu guards watches, the readiness registrations (see
+	// EventRegister), which Release ends.
+	watchMu sync.Mutex
+	watches map[*waiter.Entry]*hostWatch
 }
 
 // SetFileDescription tells the implementation which description it
@@ -44,6 +51,7 @@ func (fd *FD) nonblocking() bool {
 // Release implements vfs.FileDescriptionImpl.Release.
 func (fd *FD) Release(context.Context) {
 	if !fd.released.Swap(true) {
+		fd.stopWatches()
 		fd.inode.put()
 	}
 }

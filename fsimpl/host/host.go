@@ -24,6 +24,12 @@
 // (F_SETFL) gets EAGAIN instead of waiting. Only the waiting thread
 // blocks; the task goroutines are locked to their threads anyway.
 //
+// Readiness. FD implements waiter.Waitable for poll, select and epoll:
+// Readiness is a zero-timeout poll(2) of the host fd, and each
+// registration runs a goroutine waiting in epoll_wait(2) on a private,
+// edge-triggered host epoll set (the host fd plus a cancellation
+// eventfd), ended by EventUnregister or by the description's release.
+//
 // Terminals. A character device answering TCGETS is a terminal. TCGETS,
 // TCSETS, TCSETSW, TCSETSF, TIOCGWINSZ, TIOCSWINSZ and TIOCOUTQ are
 // forwarded to the host terminal, so the host's line discipline does the

@@ -15,6 +15,7 @@ import (
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/fsimpl/host"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 )
 
 func newFD(t *testing.T, v *vfs.VirtualFilesystem, hostFD int) *vfs.FileDescription {
@@ -599,11 +600,11 @@ func TestReadinessAndLargeFileIO(t *testing.T) {
 	r := newFD(t, v, hr)
 	defer r.DecRef(ctx)
 	h := r.Impl().(*host.FD)
-	if ev := h.Readiness(unix.POLLIN); ev != 0 {
+	if ev := h.Readiness(waiter.EventIn); ev != 0 {
 		t.Errorf("empty pipe readiness %#x", ev)
 	}
 	unix.Write(hw, []byte("x"))
-	if ev := h.Readiness(unix.POLLIN | unix.POLLOUT); ev != unix.POLLIN {
+	if ev := h.Readiness(waiter.EventIn | waiter.EventOut); ev != waiter.EventIn {
 		t.Errorf("readiness with data %#x, want POLLIN", ev)
 	}
 

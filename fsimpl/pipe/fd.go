@@ -9,6 +9,7 @@ import (
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 )
 
 // FD is an open end of a pipe or FIFO (the implementation of its
@@ -79,19 +80,19 @@ func (fd *FD) Ioctl(_ context.Context, cmd uint32, _ uintptr) (uintptr, error) {
 	return 0, unix.ENOTTY
 }
 
-// Readiness returns the events in mask that are ready now: EventIn when
-// data is buffered; EventHUp on a read end once every writer has gone
-// (after at least one came, for a FIFO); EventOut on a write end when a
-// PipeBuf write would not block; EventErr when no reader is left.
-func (fd *FD) Readiness(mask EventMask) EventMask {
-	return fd.pipe.readiness(fd.reader, fd.writer, fd.wSeen) & (mask | EventErr | EventHUp)
+// Readiness returns the events in mask that are ready now: waiter.ReadableEvents when
+// data is buffered; waiter.EventHUp on a read end once every writer has gone
+// (after at least one came, for a FIFO); waiter.WritableEvents on a write end when a
+// PipeBuf write would not block; waiter.EventErr when no reader is left.
+func (fd *FD) Readiness(mask waiter.EventMask) waiter.EventMask {
+	return fd.pipe.readiness(fd.reader, fd.writer, fd.wSeen) & (mask | waiter.EventErr | waiter.EventHUp)
 }
 
 // EventRegister registers e for the pipe's events (poll, epoll).
-func (fd *FD) EventRegister(e *Entry) { fd.pipe.queue.EventRegister(e) }
+func (fd *FD) EventRegister(e *waiter.Entry) { fd.pipe.queue.EventRegister(e) }
 
 // EventUnregister undoes EventRegister.
-func (fd *FD) EventUnregister(e *Entry) { fd.pipe.queue.EventUnregister(e) }
+func (fd *FD) EventUnregister(e *waiter.Entry) { fd.pipe.queue.EventUnregister(e) }
 
 // PipeSize implements F_GETPIPE_SZ.
 func (fd *FD) PipeSize() int64 { return int64(fd.pipe.Size()) }
@@ -109,6 +110,18 @@ func (fd *FD) SetPipeSize(size int64, capSysResource bool) (int64, error) {
 // (Interrupt). Filesystems call this from Inode.Open of a FIFO inode,
 // with a Pipe they keep per inode (see FIFO).
 func (p *Pipe) Open(ctx context.Context, flags uint32) (*FD, error) {
+	return p.open(ctx, flags, true)
+}
+
+// OpenAnonymous opens another end of an anonymous pipe (through
+// /proc/[pid]/fd/N): unlike a FIFO's, such an open never waits for the
+// other side and never fails with ENXIO, as Linux's fifo_open skips both
+// for pipefs inodes.
+func (p *Pipe) OpenAnonymous(ctx context.Context, flags uint32) (*FD, error) {
+	return p.open(ctx, flags, false)
+}
+
+func (p *Pipe) open(ctx context.Context, flags uint32, fifo bool) (*FD, error) {
 	nonblock := flags&linux.O_NONBLOCK != 0
 	fd := &FD{pipe: p, openNonblock: nonblock}
 	switch flags & linux.O_ACCMODE {
@@ -122,7 +135,7 @@ func (p *Pipe) Open(ctx context.Context, flags uint32) (*FD, error) {
 		return nil, unix.EINVAL
 	}
 	p.mu.Lock()
-	if fd.writer && !fd.reader && nonblock && p.readers == 0 {
+	if fifo && fd.writer && !fd.reader && nonblock && p.readers == 0 {
 		p.mu.Unlock()
 		return nil, unix.ENXIO
 	}
@@ -137,7 +150,7 @@ func (p *Pipe) Open(ctx context.Context, flags uint32) (*FD, error) {
 	fd.wSeen = p.wCounter
 	var waitFor func() bool
 	switch {
-	case fd.reader && fd.writer, nonblock:
+	case !fifo, fd.reader && fd.writer, nonblock:
 	case fd.reader && p.writers == 0:
 		seen := p.wCounter
 		waitFor = func() bool { return p.wCounter != seen }
@@ -146,11 +159,11 @@ func (p *Pipe) Open(ctx context.Context, flags uint32) (*FD, error) {
 		waitFor = func() bool { return p.rCounter != seen }
 	}
 	p.mu.Unlock()
-	p.queue.Notify(EventIn | EventOut)
+	p.queue.Notify(waiter.ReadableEvents | waiter.WritableEvents)
 	if waitFor == nil {
 		return fd, nil
 	}
-	e, ch := NewEntry(EventIn | EventOut)
+	e, ch := waiter.NewEntry(waiter.ReadableEvents | waiter.WritableEvents)
 	p.queue.EventRegister(e)
 	defer p.queue.EventUnregister(e)
 	for {
@@ -189,3 +202,6 @@ func (f *FIFO) Open(ctx context.Context, flags uint32) (vfs.FileDescriptionImpl,
 	}
 	return fd, nil
 }
+
+// FD is pollable.
+var _ waiter.Waitable = (*FD)(nil)

@@ -1,8 +1,8 @@
 // Package pipe implements pipes and FIFOs for the Sentry: the pipe buffer
 // with Linux's blocking, atomicity and capacity rules, the file
 // description both ends of a pipe(2) and every open FIFO use, the
-// FIFO open rules a filesystem applies when a FIFO inode is opened, and a
-// small waiter queue for poll/epoll readiness.
+// FIFO open rules a filesystem applies when a FIFO inode is opened, and
+// readiness for poll and epoll (FD implements waiter.Waitable).
 //
 // A Pipe is a ring buffer of at most Size bytes (64 KiB, 16 pages, by
 // default; F_SETPIPE_SZ changes it within [one page, MaxSize], rounded up
@@ -17,8 +17,9 @@
 // into EAGAIN. Waits end with ERESTARTSYS when the task's interrupt
 // channel (WithInterrupt) closes; a write that already moved data returns
 // the count instead, as Linux does. All state is guarded by one mutex per
-// pipe; waiters sleep on the pipe's Queue, which also serves
-// poll/epoll. When the last end of a pipe closes its data is discarded.
+// pipe; waiters sleep on the pipe's waiter.Queue, which also serves
+// poll and epoll. When the last end of a pipe closes its data is
+// discarded.
 //
 // pipe2(2)'s O_DIRECT ("packet mode") is not implemented: NewPair
 // rejects it with EINVAL, as Linux did before 3.4.
@@ -32,6 +33,7 @@ import (
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 )
 
 // Pipe sizes.
@@ -58,10 +60,10 @@ func RaisesSIGPIPE(err error) bool { return err == unix.EPIPE }
 
 // Pipe is the shared state of a pipe or FIFO.
 type Pipe struct {
-	// queue is woken with EventIn when data arrives or the last writer
-	// leaves, and with EventOut when space frees or the last reader
+	// queue is woken with waiter.ReadableEvents when data arrives or the last writer
+	// leaves, and with waiter.WritableEvents when space frees or the last reader
 	// leaves.
-	queue Queue
+	queue waiter.Queue
 
 	// mu guards the fields below.
 	mu sync.Mutex
@@ -83,7 +85,7 @@ type Pipe struct {
 func NewPipe() *Pipe { return &Pipe{size: DefaultSize} }
 
 // Queue returns the pipe's waiter queue.
-func (p *Pipe) Queue() *Queue { return &p.queue }
+func (p *Pipe) Queue() *waiter.Queue { return &p.queue }
 
 // Size returns the capacity (F_GETPIPE_SZ).
 func (p *Pipe) Size() int {
@@ -140,7 +142,7 @@ func (p *Pipe) SetSize(size int64, capSysResource bool) (int64, error) {
 	grew := int(size) > p.size
 	p.size = int(size)
 	if grew {
-		p.queue.Notify(EventOut)
+		p.queue.Notify(waiter.WritableEvents)
 	}
 	return size, nil
 }
@@ -154,24 +156,24 @@ func (p *Pipe) copyOutLocked(dst []byte) {
 
 // readiness returns the events ready for an end that reads (r) and/or
 // writes (w); wSeen is the writer count the reader saw at open.
-func (p *Pipe) readiness(r, w bool, wSeen uint64) EventMask {
+func (p *Pipe) readiness(r, w bool, wSeen uint64) waiter.EventMask {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	var m EventMask
+	var m waiter.EventMask
 	if r {
 		if p.n > 0 {
-			m |= EventIn
+			m |= waiter.ReadableEvents
 		}
 		if p.writers == 0 && p.wCounter != wSeen {
-			m |= EventHUp
+			m |= waiter.EventHUp
 		}
 	}
 	if w {
 		if p.size-p.n >= min(PipeBuf, p.size) {
-			m |= EventOut
+			m |= waiter.WritableEvents
 		}
 		if p.readers == 0 {
-			m |= EventErr
+			m |= waiter.EventErr
 		}
 	}
 	return m
@@ -196,7 +198,7 @@ func (p *Pipe) read(ctx context.Context, dst vfs.IOSequence, nonblock bool) (int
 		return 0, nil
 	}
 	var (
-		e  *Entry
+		e  *waiter.Entry
 		ch <-chan struct{}
 	)
 	for {
@@ -208,7 +210,7 @@ func (p *Pipe) read(ctx context.Context, dst vfs.IOSequence, nonblock bool) (int
 				p.queue.EventUnregister(e)
 			}
 			if n > 0 {
-				p.queue.Notify(EventOut)
+				p.queue.Notify(waiter.WritableEvents)
 				return n, nil
 			}
 			return 0, err
@@ -225,7 +227,7 @@ func (p *Pipe) read(ctx context.Context, dst vfs.IOSequence, nonblock bool) (int
 			return 0, unix.EAGAIN
 		}
 		if e == nil {
-			e, ch = NewEntry(EventIn | EventHUp)
+			e, ch = waiter.NewEntry(waiter.ReadableEvents | waiter.EventHUp)
 			p.queue.EventRegister(e)
 		}
 		p.mu.Unlock()
@@ -267,7 +269,7 @@ func (p *Pipe) write(ctx context.Context, src vfs.IOSequence, nonblock bool) (in
 	want := src.NumBytes()
 	var (
 		done int64
-		e    *Entry
+		e    *waiter.Entry
 		ch   <-chan struct{}
 	)
 	defer func() {
@@ -290,7 +292,7 @@ func (p *Pipe) write(ctx context.Context, src vfs.IOSequence, nonblock bool) (in
 			n, err := p.writeLocked(ctx, src, done, want)
 			p.mu.Unlock()
 			if n > 0 {
-				p.queue.Notify(EventIn)
+				p.queue.Notify(waiter.ReadableEvents)
 			}
 			done += n
 			if err != nil {
@@ -312,7 +314,7 @@ func (p *Pipe) write(ctx context.Context, src vfs.IOSequence, nonblock bool) (in
 			return 0, unix.EAGAIN
 		}
 		if e == nil {
-			e, ch = NewEntry(EventOut | EventErr)
+			e, ch = waiter.NewEntry(waiter.WritableEvents | waiter.EventErr)
 			p.queue.EventRegister(e)
 		}
 		p.mu.Unlock()
@@ -338,11 +340,14 @@ func (p *Pipe) writeLocked(ctx context.Context, src vfs.IOSequence, done, want i
 		seg := p.buf[tail:end]
 		seg = seg[:min(int64(len(seg)), want-done-n)]
 		c, err := src.CopyInAt(ctx, done+n, seg)
-		p.n += c
-		n += int64(c)
 		if err != nil {
+			// As Linux's pipe_write, a chunk that faults part way is
+			// dropped: the write returns what went in before it, or
+			// EFAULT.
 			return n, err
 		}
+		p.n += c
+		n += int64(c)
 		if c == 0 {
 			break
 		}
@@ -381,12 +386,12 @@ func (p *Pipe) closeEnds(r, w bool) {
 		p.buf, p.head, p.n = nil, 0, 0
 	}
 	p.mu.Unlock()
-	var m EventMask
+	var m waiter.EventMask
 	if r {
-		m |= EventOut | EventErr
+		m |= waiter.WritableEvents | waiter.EventErr
 	}
 	if w {
-		m |= EventIn | EventHUp
+		m |= waiter.ReadableEvents | waiter.EventHUp
 	}
 	p.queue.Notify(m)
 }

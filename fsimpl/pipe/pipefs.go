@@ -137,9 +137,9 @@ func (i *inode) SetStat(_ context.Context, opts *vfs.SetStatOptions) error {
 }
 
 // Open implements vfs.Inode.Open: reopening an anonymous pipe (through
-// /proc/[pid]/fd/N) follows the FIFO rules, as in Linux.
+// /proc/[pid]/fd/N) gives a new end without the FIFO waits, as in Linux.
 func (i *inode) Open(ctx context.Context, _ vfs.VirtualDentry, opts vfs.OpenOptions) (vfs.FileDescriptionImpl, error) {
-	return i.pipe.Open(ctx, opts.Flags)
+	return i.pipe.OpenAnonymous(ctx, opts.Flags)
 }
 
 // Locks implements vfs.Inode.Locks.
