@@ -158,3 +158,6 @@ func (fs *Filesystem) StatFS(ctx context.Context) (linux.Statfs, error) {
 
 // Release implements vfs.FilesystemImpl.Release.
 func (fs *Filesystem) Release(ctx context.Context) { fs.tmp.Release(ctx) }
+
+// FSType implements vfs.FilesystemTyper.
+func (fs *Filesystem) FSType() string { return "devtmpfs" }

@@ -367,3 +367,6 @@ func errno(err error) error {
 	slog.Debug("gofer: 9P error", "err", err)
 	return unix.EIO
 }
+
+// FSType implements vfs.FilesystemTyper.
+func (fs *Filesystem) FSType() string { return "9p" }

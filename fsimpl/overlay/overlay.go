@@ -384,3 +384,6 @@ func listNames(ctx context.Context, dir vfs.Inode) ([]string, error) {
 	}
 	return names, nil
 }
+
+// FSType implements vfs.FilesystemTyper.
+func (fs *Filesystem) FSType() string { return "overlay" }

@@ -143,3 +143,6 @@ func (fs *Filesystem) reserveInode() bool {
 	}
 	return true
 }
+
+// FSType implements vfs.FilesystemTyper.
+func (fs *Filesystem) FSType() string { return "tmpfs" }

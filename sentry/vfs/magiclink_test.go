@@ -2,6 +2,7 @@ package vfs_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"golang.org/x/sys/unix"
@@ -106,4 +107,76 @@ func TestMagicLinks(t *testing.T) {
 	}
 	wantErr(t, "root mkdir reaches the fs", e.vfs.MkdirAt(e.ctx, e.creds, e.pop("/proc/x"), 0o755), unix.EPERM)
 	wantErr(t, "user mkdir in 0555", alice.vfs.MkdirAt(e.ctx, alice.creds, alice.pop("/proc/x"), 0o755), unix.EACCES)
+}
+
+// TestMagicLinkJumpRules checks the openat2 rules for jumps (Linux's
+// nd_jump_link): RESOLVE_NO_XDEV refuses a jump to another mount only,
+// and the scoped resolutions refuse every jump with EXDEV.
+func TestMagicLinkJumpRules(t *testing.T) {
+	e := newEnv(t)
+	e.mkdir("/proc", 0o555)
+	e.create("/file", 0o644, "elsewhere")
+	target, err := e.vfs.GetFileAt(e.ctx, e.creds, e.pop("/file"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer target.DecRef()
+	// /proc/fd leads to /file on the root mount; /proc/self leads to
+	// /proc itself, on the same mount as the link.
+	self := &fakeInode{mode: linux.S_IFLNK | 0o777}
+	root := &fakeInode{mode: linux.S_IFDIR | 0o555, child: &fakeInode{mode: linux.S_IFLNK | 0o777, target: target}}
+	fs := e.vfs.NewFilesystem(&fakeSelfFS{fakeFS: fakeFS{root: root}, self: self})
+	mp, err := e.vfs.GetDentryAt(e.ctx, e.creds, e.pop("/proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.vfs.MountAt(e.ctx, e.creds, fs, mp, vfs.MountFlags{}); err != nil {
+		t.Fatal(err)
+	}
+	mp.DecRef()
+	procRoot, err := e.vfs.GetDentryAt(e.ctx, e.creds, e.pop("/proc"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer procRoot.DecRef()
+	self.target = procRoot
+	e.chdir("/proc")
+	for _, c := range []struct {
+		path    string
+		resolve uint64
+		want    error
+	}{
+		{"fd", linux.RESOLVE_NO_XDEV, unix.EXDEV},
+		{"self", linux.RESOLVE_NO_XDEV, nil},
+		{"self/self/fd", 0, nil},
+		{"fd", linux.RESOLVE_BENEATH, unix.EXDEV},
+		{"self", linux.RESOLVE_BENEATH, unix.EXDEV},
+		{"fd", linux.RESOLVE_IN_ROOT, unix.EXDEV},
+		{"self", linux.RESOLVE_NO_MAGICLINKS | linux.RESOLVE_BENEATH, unix.ELOOP},
+	} {
+		p := e.pop(c.path)
+		p.Resolve = c.resolve
+		_, err := e.vfs.StatAt(e.ctx, e.creds, p, 0)
+		wantErr(t, fmt.Sprintf("stat %s with resolve %#x", c.path, c.resolve), err, c.want)
+	}
+}
+
+// fakeSelfFS is fakeFS whose root also holds the magic link "self".
+type fakeSelfFS struct {
+	fakeFS
+	self *fakeInode
+}
+
+func (f *fakeSelfFS) Root() vfs.Inode { return &selfDir{fakeInode: f.root, self: f.self} }
+
+type selfDir struct {
+	*fakeInode
+	self *fakeInode
+}
+
+func (d *selfDir) Lookup(ctx context.Context, name string) (vfs.Inode, error) {
+	if name == "self" {
+		return d.self, nil
+	}
+	return d.fakeInode.Lookup(ctx, name)
 }

@@ -223,15 +223,7 @@ func (r *resolver) followSymlink(sl SymlinkInode) error {
 		return unix.ELOOP
 	}
 	if ml, ok := sl.(MagicLinkInode); ok {
-		if r.resolve&(linux.RESOLVE_NO_MAGICLINKS|linux.RESOLVE_BENEATH|linux.RESOLVE_IN_ROOT) != 0 {
-			return unix.ELOOP
-		}
-		vd, err := ml.MagicLink(r.ctx)
-		if err != nil {
-			return err
-		}
-		r.setCur(vd)
-		return nil
+		return r.jumpMagicLink(ml)
 	}
 	target, err := sl.Readlink(r.ctx)
 	if err != nil {
