@@ -18,6 +18,33 @@ type vfsOpener struct {
 	v         *vfs.VirtualFilesystem
 	root, cwd vfs.VirtualDentry
 	creds     *vfs.Credentials
+	// noFollow refuses a symlink as the program itself (execveat's
+	// AT_SYMLINK_NOFOLLOW); interpreters are always followed.
+	noFollow bool
+	// opened counts OpenExecutable calls: the first is the program.
+	opened int
+	// seen are the locations of the files opened, by path, each with a
+	// reference; takeExe keeps the program's and drops the rest.
+	seen map[string]vfs.VirtualDentry
+}
+
+// takeExe returns the location of the file opened as path (the program
+// the loader chose, for /proc/PID/exe) and drops the others.
+func (o *vfsOpener) takeExe(path string) vfs.VirtualDentry {
+	vd, ok := o.seen[path]
+	if ok {
+		delete(o.seen, path)
+	}
+	o.release()
+	return vd
+}
+
+// release drops what the opener still holds.
+func (o *vfsOpener) release() {
+	for p, vd := range o.seen {
+		vd.DecRef()
+		delete(o.seen, p)
+	}
 }
 
 // OpenExecutable implements loader.FileOpener.OpenExecutable with
@@ -29,25 +56,46 @@ func (o *vfsOpener) OpenExecutable(path string) (loader.File, error) {
 	if path == "" {
 		return nil, perr(unix.ENOENT)
 	}
-	pop := vfs.PathOperation{Root: o.root, Start: o.cwd, Path: path, FollowFinalSymlink: true}
+	follow := !(o.noFollow && o.opened == 0)
+	o.opened++
+	pop := vfs.PathOperation{Root: o.root, Start: o.cwd, Path: path, FollowFinalSymlink: follow}
 	fd, err := o.v.OpenAt(ctx, o.creds, &pop, linux.O_RDONLY, 0)
 	if err != nil {
 		return nil, perr(err)
 	}
-	stx, err := fd.Stat(ctx, linux.STATX_BASIC_STATS)
+	f, err := o.checkExecutable(fd)
 	if err != nil {
 		fd.DecRef(ctx)
 		return nil, perr(err)
 	}
+	f.name = path
+	if _, dup := o.seen[path]; !dup {
+		if o.seen == nil {
+			o.seen = make(map[string]vfs.VirtualDentry)
+		}
+		vd := fd.VirtualDentry()
+		vd.IncRef()
+		o.seen[path] = vd
+	}
+	return f, nil
+}
+
+// checkExecutable applies execve's checks to an open file: a regular
+// file, executable by the caller, not on a noexec mount. The returned
+// file takes over the caller's reference on fd.
+func (o *vfsOpener) checkExecutable(fd *vfs.FileDescription) (*execFile, error) {
+	ctx := context.Background()
+	stx, err := fd.Stat(ctx, linux.STATX_BASIC_STATS)
+	if err != nil {
+		return nil, err
+	}
 	if uint32(stx.Mode)&linux.S_IFMT != linux.S_IFREG || fd.VirtualDentry().Mount.Flags().NoExec {
-		fd.DecRef(ctx)
-		return nil, perr(unix.EACCES)
+		return nil, unix.EACCES
 	}
 	if err := vfs.GenericCheckPermissions(o.creds, vfs.MayExec, uint32(stx.Mode), stx.UID, stx.GID); err != nil {
-		fd.DecRef(ctx)
-		return nil, perr(err)
+		return nil, err
 	}
-	return &execFile{fd: fd, size: int64(stx.Size), name: path}, nil
+	return &execFile{fd: fd, size: int64(stx.Size)}, nil
 }
 
 // execFile is an open executable read by the loader.

@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
 )
@@ -15,13 +16,18 @@ type FSContext struct {
 	root  vfs.VirtualDentry
 	cwd   vfs.VirtualDentry
 	umask uint32
+
+	// users counts the tasks sharing the context.
+	users atomic.Int32
 }
 
 // NewFSContext returns a context with its own references on root and cwd.
 func NewFSContext(root, cwd vfs.VirtualDentry, umask uint32) *FSContext {
 	root.IncRef()
 	cwd.IncRef()
-	return &FSContext{root: root, cwd: cwd, umask: umask & 0o777}
+	f := &FSContext{root: root, cwd: cwd, umask: umask & 0o777}
+	f.users.Store(1)
+	return f
 }
 
 // Root returns the root directory with a reference the caller drops.
@@ -87,5 +93,22 @@ func (f *FSContext) Release() {
 	}
 	if cwd.Ok() {
 		cwd.DecRef()
+	}
+}
+
+// Fork returns an independent copy (clone without CLONE_FS).
+func (f *FSContext) Fork() *FSContext {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return NewFSContext(f.root, f.cwd, f.umask)
+}
+
+// incUsers adds a task sharing f (CLONE_FS).
+func (f *FSContext) incUsers() { f.users.Add(1) }
+
+// decUsers drops a task's use; the last one releases the directories.
+func (f *FSContext) decUsers() {
+	if f.users.Add(-1) == 0 {
+		f.Release()
 	}
 }

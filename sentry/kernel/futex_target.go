@@ -60,6 +60,3 @@ func (t *Task) FutexWaiter() *futex.Waiter {
 // Futexes returns the kernel's futex manager.
 func (k *Kernel) Futexes() *futex.Manager { return k.futexes }
 
-// Interrupted returns a channel closed when the task must stop blocking
-// (it is being killed).
-func (t *Task) Interrupted() <-chan struct{} { return t.interrupt }

@@ -63,6 +63,8 @@ type Config struct {
 	// VFS holds the sandbox's filesystems. If nil, the kernel makes one
 	// whose root is an empty tmpfs.
 	VFS *vfs.VirtualFilesystem
+	// MaxTasks bounds the tasks of the sandbox (DefaultMaxTasks if 0).
+	MaxTasks int
 	// Root is the root directory of the first process; it must belong
 	// to VFS. If VFS is nil it is ignored.
 	Root vfs.VirtualDentry
@@ -99,11 +101,23 @@ type Kernel struct {
 	// bootTime anchors CLOCK_MONOTONIC and CLOCK_BOOTTIME.
 	bootTime time.Time
 
-	// mu guards nextTID, tasks and threadGroups.
+	// maxTasks bounds the number of tasks (threads-max).
+	maxTasks int
+
+	// mu guards nextTID, tasks, threadGroups and initReaped, and every
+	// field of tasks and thread groups documented as guarded by the
+	// kernel: the process tree, sessions and process groups, and all
+	// signal state.
 	mu           sync.Mutex
 	nextTID      int32
 	tasks        map[int32]*Task
 	threadGroups map[int32]*ThreadGroup
+	// forks counts tasks created; lastPID is the last ID allocated.
+	forks   uint64
+	lastPID int32
+	// initReaped is init's group after it exited, until the rest of the
+	// sandbox is gone.
+	initReaped *ThreadGroup
 }
 
 // New returns a kernel.
@@ -129,8 +143,12 @@ func New(cfg Config) (*Kernel, error) {
 		bootTime:     time.Now(),
 		futexes:      futex.NewManager(),
 		nextTID:      1,
+		maxTasks:     DefaultMaxTasks,
 		tasks:        make(map[int32]*Task),
 		threadGroups: make(map[int32]*ThreadGroup),
+	}
+	if cfg.MaxTasks > 0 {
+		k.maxTasks = cfg.MaxTasks
 	}
 	if cfg.Hostname != "" {
 		k.uts.Nodename = cfg.Hostname
@@ -187,31 +205,42 @@ func (k *Kernel) RealtimeNanos() int64 { return time.Now().UnixNano() }
 // Tracer returns the syscall tracer, or nil.
 func (k *Kernel) Tracer() SyscallTracer { return k.tracer }
 
-// allocTID returns a new thread ID and registers t under it.
-func (k *Kernel) allocTID(t *Task) (int32, error) {
+// pidMax bounds PIDs (Linux's default pid_max on 64-bit).
+const pidMax = 1 << 22
+
+// TaskByTID returns the live task with thread ID tid, or nil.
+func (k *Kernel) TaskByTID(tid int32) *Task {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	const pidMax = 1 << 22
-	for range pidMax {
-		tid := k.nextTID
-		k.nextTID++
-		if k.nextTID >= pidMax {
-			k.nextTID = 2
-		}
-		if _, used := k.tasks[tid]; !used {
-			k.tasks[tid] = t
-			return tid, nil
-		}
+	t := k.tasks[tid]
+	if t == nil || t.tg.zombie {
+		return nil
 	}
-	return 0, fmt.Errorf("kernel: out of thread IDs")
+	return t
 }
 
-// removeTask unregisters a task.
-func (k *Kernel) removeTask(t *Task) {
+// ThreadGroupByPID returns the process with ID pid (a zombie included),
+// or nil.
+func (k *Kernel) ThreadGroupByPID(pid int32) *ThreadGroup {
 	k.mu.Lock()
 	defer k.mu.Unlock()
-	delete(k.tasks, t.tid)
-	if t.tg.leader == t {
-		delete(k.threadGroups, t.tg.pid)
+	return k.threadGroups[pid]
+}
+
+// ThreadGroups returns every process, zombies included, in no order.
+func (k *Kernel) ThreadGroups() []*ThreadGroup {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	out := make([]*ThreadGroup, 0, len(k.threadGroups))
+	for _, tg := range k.threadGroups {
+		out = append(out, tg)
 	}
+	return out
+}
+
+// NumTasks returns the number of tasks, zombie leaders included.
+func (k *Kernel) NumTasks() int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return len(k.tasks)
 }

@@ -7,12 +7,10 @@ import (
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"golang.org/x/sys/unix"
 	"io"
-	"time"
+	"path/filepath"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
-	"github.com/palisade-sandbox/palisade/sentry/loader"
-	"github.com/palisade-sandbox/palisade/sentry/mm"
 )
 
 // CreateProcessArgs describes the first process of a sandbox.
@@ -65,33 +63,27 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 		fsc.Release()
 	}
 	p := k.platform
-	as, err := p.NewAddressSpace()
-	if err != nil {
-		release()
-		return nil, fmt.Errorf("creating address space: %w", err)
-	}
-	m := mm.New(k.mf, as, p.MinUserAddress(), p.MaxUserAddress())
 	root, cwd := fsc.Root(), fsc.WorkingDirectory()
-	res, err := loader.Load(loader.LoadArgs{
-		File:        args.File,
-		Size:        args.Size,
-		Filename:    args.Filename,
-		Opener:      &vfsOpener{v: k.vfs, root: root, cwd: cwd, creds: creds},
-		Argv:        args.Argv,
-		Envv:        args.Envv,
-		MM:          m,
-		FPStateSize: p.FPStateSize(),
-		HWCap:       arch.HWCap(),
-		HWCap2:      arch.HWCap2(),
-		Randomize:   k.randomize,
+	opener := &vfsOpener{v: k.vfs, root: root, cwd: cwd, creds: creds}
+	defer opener.release()
+	img, err := k.loadImage(imageArgs{
+		File:     args.File,
+		Size:     args.Size,
+		Filename: args.Filename,
+		Argv:     args.Argv,
+		Envv:     args.Envv,
+		opener:   opener,
+		creds:    creds,
+		limits:   limits,
 	})
 	root.DecRef()
 	cwd.DecRef()
 	if err != nil {
-		m.DecUsers()
 		release()
 		return nil, err
 	}
+	m, res := img.mm, img.res
+	m.SetArgvEnv(res.ArgvStart, res.ArgvEnd, res.EnvvStart, res.EnvvEnd)
 	ctx, err := p.NewContext()
 	if err != nil {
 		m.DecUsers()
@@ -101,10 +93,16 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	ac := arch.NewContext(p.InitialFPState())
 	ac.SetInitialRegs(res.Entry, res.StackPointer)
 
-	tg := &ThreadGroup{k: k, start: time.Now(), limits: limits, done: make(chan struct{})}
-	t := &Task{k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds, interrupt: make(chan struct{})}
-	tid, err := k.allocTID(t)
+	tg := newThreadGroup(k, limits, &SignalHandlers{})
+	tg.exitSignal = 0
+	tg.exe = opener.takeExe(res.Executable)
+	t := newTask(k, tg, m, ctx, ac, fdTable, fsc, creds)
+	t.name = commName(res.Executable)
+	t.exe = res.Executable
+	k.mu.Lock()
+	tid, err := k.allocTIDLocked(t)
 	if err != nil {
+		k.mu.Unlock()
 		ctx.Release()
 		m.DecUsers()
 		release()
@@ -112,9 +110,9 @@ func (k *Kernel) CreateProcess(args CreateProcessArgs) (*ThreadGroup, error) {
 	}
 	t.tid = tid
 	tg.pid = tid
+	tg.pgid, tg.sid = tid, tid
 	tg.leader = t
 	tg.tasks = []*Task{t}
-	k.mu.Lock()
 	k.threadGroups[tg.pid] = tg
 	k.mu.Unlock()
 	return tg, nil
@@ -187,12 +185,12 @@ func (k *Kernel) hostStdioFiles() ([]*vfs.FileDescription, error) {
 	return files, nil
 }
 
-// Start starts every task of the group.
-func (tg *ThreadGroup) Start() {
-	tg.mu.Lock()
-	tasks := append([]*Task(nil), tg.tasks...)
-	tg.mu.Unlock()
-	for _, t := range tasks {
-		t.Start()
+// commName returns the command name of an executable path: its base
+// name, truncated as Linux truncates comm.
+func commName(path string) string {
+	name := filepath.Base(path)
+	if len(name) > taskCommLen-1 {
+		name = name[:taskCommLen-1]
 	}
+	return name
 }

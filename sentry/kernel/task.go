@@ -17,6 +17,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// taskCommLen is the size of a task's command name with its NUL.
+const taskCommLen = 16
+
 // maxRepeatedFaults is how often the same fault (address and instruction)
 // may recur after being handled before it is treated as fatal: a platform
 // that misreports the access kind must not make the task loop forever.
@@ -24,18 +27,24 @@ const maxRepeatedFaults = 4
 
 // Task is a thread.
 type Task struct {
-	k   *Kernel
-	tg  *ThreadGroup
+	k  *Kernel
+	tg *ThreadGroup
+	// tid changes only when a non-leader thread execs and takes over
+	// the leader's ID (under k.mu, with no other task left in the
+	// group).
 	tid int32
-	mm  *mm.MemoryManager
+	// mm is the address space; it changes at execve (task goroutine,
+	// under k.mu so that other goroutines may read it with the lock).
+	mm *mm.MemoryManager
 
 	// ctx runs the task; it is used only on the task's OS thread.
 	ctx platform.Context
 	// arch is the task's register state, owned by the task goroutine.
 	arch *arch.Context
 
-	// fdTable and fsc are shared by the threads of a process (CLONE_FILES,
-	// CLONE_FS); creds are the task's credentials as the VFS checks them.
+	// fdTable and fsc are shared by the tasks created with CLONE_FILES and
+	// CLONE_FS; they change at execve and unshare (task goroutine, under
+	// k.mu).
 	fdTable *vfs.FDTable
 	fsc     *FSContext
 	// credsMu guards creds, which other tasks read (kill permission
@@ -43,12 +52,43 @@ type Task struct {
 	credsMu sync.Mutex
 	creds   *vfs.Credentials
 
+	// Guarded by k.mu: the blocked set, thread-directed pending
+	// signals, the mask sigsuspend saved, and the command name.
+	sigMask       linux.SignalSet
+	pending       pendingSignals
+	savedMask     linux.SignalSet
+	haveSavedMask bool
+	name          string
+
+	// signalCheck is set when the task may have a signal to act on; the
+	// task loop checks it before every return to the guest.
+	signalCheck atomic.Bool
+
+	// intMu guards intCh and intClosed: the interrupt channel, closed
+	// when the task must stop blocking and replaced before its next
+	// syscall once nothing is left to act on.
+	intMu     sync.Mutex
+	intCh     chan struct{}
+	intClosed bool
+
 	// The fields below are owned by the task goroutine.
 
 	// args is scratch space for the current syscall's arguments.
 	args arch.SyscallArguments
-	// clearTID is set_tid_address's address.
+	// clearTID is set_tid_address's (or CLONE_CHILD_CLEARTID's) address.
 	clearTID uintptr
+	// exe is the path of the program the task runs (/proc/PID/exe).
+	exe string
+	// robustList is set_robust_list's head.
+	robustList uintptr
+	// altStack is sigaltstack's stack.
+	altStack linux.SignalStack
+	// restartErrno is the ERESTART code the last syscall returned;
+	// restartBlock continues an ERESTART_RESTARTBLOCK call.
+	restartErrno linux.Errno
+	restartBlock func(t *Task) (uintptr, linux.Errno)
+	// lastFault is the last exception, copied into signal frames.
+	lastFault arch.SignalFault
 	// exiting is set when the task has decided to exit; exitCode is its
 	// exit(2) code.
 	exiting  bool
@@ -58,19 +98,32 @@ type Task struct {
 	lastFaultAddr uintptr
 	lastFaultIP   uintptr
 	faultRepeats  int
+	// vforkDone, if not nil, is closed when the task execs or exits,
+	// releasing its vfork(2) parent.
+	vforkDone chan struct{}
 
 	// killed is set by other goroutines to make the task exit;
-	// interrupt is closed at the same time (once, under killOnce) so that
-	// blocking syscalls return.
-	killed    atomic.Bool
-	interrupt chan struct{}
-	killOnce  sync.Once
+	// killedCh is closed at the same time (once, under killOnce).
+	killed   atomic.Bool
+	killedCh chan struct{}
+	killOnce sync.Once
 	// futexWaiter is the task's reusable futex waiter (task goroutine
 	// only).
 	futexWaiter *futex.Waiter
-	// cpuNanos is the time the task spent running guest code or
-	// serving its syscalls.
-	cpuNanos atomic.Int64
+	// userNanos is the time the task spent running guest code,
+	// sysNanos serving its syscalls and faults.
+	userNanos atomic.Int64
+	sysNanos  atomic.Int64
+}
+
+// newTask returns a task of tg, not yet registered.
+func newTask(k *Kernel, tg *ThreadGroup, m *mm.MemoryManager, ctx platform.Context, ac *arch.Context,
+	fdTable *vfs.FDTable, fsc *FSContext, creds *vfs.Credentials) *Task {
+	return &Task{
+		k: k, tg: tg, mm: m, ctx: ctx, arch: ac, fdTable: fdTable, fsc: fsc, creds: creds,
+		intCh:    make(chan struct{}),
+		killedCh: make(chan struct{}),
+	}
 }
 
 // FDTable returns the task's file descriptor table.
@@ -110,7 +163,27 @@ func (t *Task) SetClearTID(addr uintptr) { t.clearTID = addr }
 func (t *Task) ClearTID() uintptr { return t.clearTID }
 
 // CPUNanos returns the task's CPU time.
-func (t *Task) CPUNanos() int64 { return t.cpuNanos.Load() }
+func (t *Task) CPUNanos() int64 { return t.userNanos.Load() + t.sysNanos.Load() }
+
+// CPUTimes returns the task's user and system time.
+func (t *Task) CPUTimes() (user, sys int64) { return t.userNanos.Load(), t.sysNanos.Load() }
+
+// Name returns the task's command name (comm).
+func (t *Task) Name() string {
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	return t.name
+}
+
+// SetName sets the command name, truncated to 15 bytes as Linux does.
+func (t *Task) SetName(name string) {
+	if len(name) > taskCommLen-1 {
+		name = name[:taskCommLen-1]
+	}
+	t.k.mu.Lock()
+	defer t.k.mu.Unlock()
+	t.name = name
+}
 
 // Exit ends the task with code (exit(2)). If it is the last task of its
 // group, the group exits with code.
@@ -126,6 +199,9 @@ func (t *Task) ExitGroup(code int) {
 	t.tg.ExitGroup(ExitStatus{Code: code})
 }
 
+// Killed reports whether the task has been told to exit.
+func (t *Task) Killed() bool { return t.killed.Load() }
+
 // Exiting reports whether the task is exiting (after exit or exit_group,
 // or because it was killed).
 func (t *Task) Exiting() bool { return t.exiting || t.killed.Load() }
@@ -133,8 +209,8 @@ func (t *Task) Exiting() bool { return t.exiting || t.killed.Load() }
 // kill makes the task exit as soon as possible.
 func (t *Task) kill() {
 	t.killed.Store(true)
-	t.killOnce.Do(func() { close(t.interrupt) })
-	t.ctx.Interrupt()
+	t.killOnce.Do(func() { close(t.killedCh) })
+	t.interruptForSignal()
 }
 
 // Start runs the task on a new goroutine.
@@ -149,14 +225,21 @@ func (t *Task) run() {
 	runtime.LockOSThread()
 	defer t.exitTask()
 	st := &t.arch.State
-	as := t.mm.AddressSpace()
-	for !t.exiting && !t.killed.Load() {
+	for {
+		if t.signalCheck.Load() || t.restartErrno != 0 {
+			t.handleSignals()
+		}
+		if t.exiting || t.killed.Load() {
+			return
+		}
 		start := time.Now()
-		ev, err := t.ctx.Switch(as, st)
+		ev, err := t.ctx.Switch(t.mm.AddressSpace(), st)
+		now := time.Now()
+		t.userNanos.Add(int64(now.Sub(start)))
 		if err != nil {
 			slog.Error("task lost its platform context", "pid", t.tg.pid, "tid", t.tid, "err", err)
 			t.tg.ExitGroup(ExitStatus{Signal: linux.SIGKILL})
-			break
+			return
 		}
 		switch ev.Kind {
 		case platform.EventSyscall:
@@ -165,14 +248,15 @@ func (t *Task) run() {
 		case platform.EventFault:
 			t.handleFault(&ev)
 		case platform.EventInterrupted:
-			// The loop condition checks why.
+			// The loop checks why.
 		}
-		t.cpuNanos.Add(int64(time.Since(start)))
+		t.sysNanos.Add(int64(time.Since(now)))
 	}
 }
 
 // doSyscall serves the system call the task stopped at.
 func (t *Task) doSyscall() {
+	t.rearmInterrupt()
 	nr := t.arch.SyscallNo()
 	t.arch.SyscallArgs(&t.args)
 	var (
@@ -187,10 +271,17 @@ func (t *Task) doSyscall() {
 	if t.k.tracer != nil {
 		t.k.tracer.SyscallExit(t, nr, &t.args, rval, errno)
 	}
-	if errno != 0 {
-		t.arch.SetReturn(-uintptr(errno))
-	} else {
+	switch errno {
+	case 0:
 		t.arch.SetReturn(rval)
+	case ErrnoNoReturn:
+	case linux.ERESTARTSYS, linux.ERESTARTNOINTR, linux.ERESTARTNOHAND, linux.ERESTART_RESTARTBLOCK:
+		// Finished by handleSignals: EINTR if a handler runs, else
+		// the call is made again.
+		t.restartErrno = errno
+		t.arch.SetReturn(eintrReturn)
+	default:
+		t.arch.SetReturn(-uintptr(errno))
 	}
 }
 
@@ -221,22 +312,28 @@ func (t *Task) handleFault(ev *platform.Event) {
 			code = linux.SEGV_MAPERR
 		}
 	}
-	slog.Warn("guest killed by fatal signal",
+	info := ev.Info
+	info.Signo = int32(sig)
+	info.Code = code
+	if sig == linux.SIGSEGV || sig == linux.SIGBUS {
+		info.SetAddr(uint64(ev.FaultAddr))
+		errCode := uint64(linux.X86_PF_USER)
+		if code == linux.SEGV_ACCERR {
+			errCode |= linux.X86_PF_PROT
+		}
+		if ev.Access.Write {
+			errCode |= linux.X86_PF_WRITE
+		}
+		if ev.Access.Execute {
+			errCode |= linux.X86_PF_INSTR
+		}
+		t.lastFault = arch.SignalFault{Trapno: linux.X86_TRAP_PF, Err: errCode, Cr2: uint64(ev.FaultAddr)}
+	}
+	slog.Debug("guest fault becomes a signal",
 		"pid", t.tg.pid, "tid", t.tid, "signal", sig.String(), "code", code,
 		"addr", fmt.Sprintf("%#x", ev.FaultAddr), "ip", fmt.Sprintf("%#x", t.arch.IP()))
-	t.tg.ExitGroup(ExitStatus{Signal: sig})
+	t.k.mu.Lock()
+	t.forceSignalLocked(&info)
+	t.k.mu.Unlock()
 }
 
-// exitTask releases the task's resources on its own OS thread.
-func (t *Task) exitTask() {
-	t.ctx.Release()
-	t.mm.DecUsers()
-	if t.tg.lastTask(t) {
-		// The process is gone: its files close and its directories
-		// are released (threads share them until then).
-		t.fdTable.RemoveAll(t.Ctx())
-		t.fsc.Release()
-	}
-	t.k.removeTask(t)
-	t.tg.removeTask(t, t.exitCode)
-}

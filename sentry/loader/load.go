@@ -61,6 +61,11 @@ type Result struct {
 	Entry uintptr
 	// StackPointer is the initial rsp (argc is stored there).
 	StackPointer uintptr
+	// ArgvStart and ArgvEnd bound the argument strings on the stack,
+	// EnvvStart and EnvvEnd the environment strings (/proc/PID/cmdline
+	// and environ read them).
+	ArgvStart, ArgvEnd uintptr
+	EnvvStart, EnvvEnd uintptr
 	// StackTop is the top of the stack area.
 	StackTop uintptr
 	// Bias is what was added to the program's addresses (non-zero for
@@ -349,7 +354,22 @@ func loadELF(args LoadArgs, f File, argv []string) (*Result, error) {
 	if _, err := m.CopyOut(sp, img); err != nil {
 		return nil, fmt.Errorf("writing the initial stack: %w", err)
 	}
+	// The strings sit just below the exec filename at the top (see
+	// buildStack): arguments, then the environment.
+	envEnd := stackTop - 8 - uintptr(len(args.Filename)) - 1
+	envStart := envEnd
+	for _, e := range args.Envv {
+		envStart -= uintptr(len(e)) + 1
+	}
+	argStart := envStart
+	for _, a := range argv {
+		argStart -= uintptr(len(a)) + 1
+	}
 	res := &Result{
+		ArgvStart:    argStart,
+		ArgvEnd:      envStart,
+		EnvvStart:    envStart,
+		EnvvEnd:      envEnd,
 		Entry:        entry,
 		StackPointer: sp,
 		StackTop:     stackTop,

@@ -3,6 +3,7 @@ package vfs
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 
 	"golang.org/x/sys/unix"
 
@@ -36,12 +37,16 @@ type FDTable struct {
 	used int
 	// limit returns RLIMIT_NOFILE's soft limit; nil means MaxFDs.
 	limit func() uint64
+	// users counts the tasks sharing the table.
+	users atomic.Int32
 }
 
 // NewFDTable returns an empty table. limit reports RLIMIT_NOFILE (the
 // kernel passes a closure over the thread group's limits).
 func NewFDTable(limit func() uint64) *FDTable {
-	return &FDTable{limit: limit}
+	t := &FDTable{limit: limit}
+	t.users.Store(1)
+	return t
 }
 
 func (t *FDTable) max() int32 {
@@ -214,7 +219,7 @@ func (t *FDTable) CloseRange(ctx context.Context, first, last uint32, flags uint
 	}
 	target := t
 	if flags&linux.CLOSE_RANGE_UNSHARE != 0 {
-		target = t.Fork()
+		target = t.Fork(t.limit)
 	}
 	var closed []*FileDescription
 	target.mu.Lock()
@@ -236,11 +241,13 @@ func (t *FDTable) CloseRange(ctx context.Context, first, last uint32, flags uint
 }
 
 // Fork returns a copy of the table for a child created without
-// CLONE_FILES: every file gains a reference; the copy owns no locks.
-func (t *FDTable) Fork() *FDTable {
+// CLONE_FILES: every file gains a reference; the copy owns no locks and
+// takes its RLIMIT_NOFILE from limit.
+func (t *FDTable) Fork(limit func() uint64) *FDTable {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	n := &FDTable{files: make([]fdEntry, len(t.files)), used: t.used, limit: t.limit}
+	n := &FDTable{files: make([]fdEntry, len(t.files)), used: t.used, limit: limit}
+	n.users.Store(1)
 	copy(n.files, t.files)
 	for _, e := range n.files {
 		if e.file != nil {
@@ -249,6 +256,19 @@ func (t *FDTable) Fork() *FDTable {
 	}
 	return n
 }
+
+// IncUsers adds a task sharing the table (CLONE_FILES).
+func (t *FDTable) IncUsers() { t.users.Add(1) }
+
+// DecUsers drops a task's use of the table; the last one closes every fd.
+func (t *FDTable) DecUsers(ctx context.Context) {
+	if t.users.Add(-1) == 0 {
+		t.RemoveAll(ctx)
+	}
+}
+
+// Shared reports whether more than one task uses the table.
+func (t *FDTable) Shared() bool { return t.users.Load() > 1 }
 
 // RemoveOnExec closes the close-on-exec fds (execve).
 func (t *FDTable) RemoveOnExec(ctx context.Context) {

@@ -75,7 +75,7 @@ func TestFDTable(t *testing.T) {
 	}
 
 	// Fork copies; close_range on the child leaves the parent alone.
-	child := tab.Fork()
+	child := tab.Fork(nil)
 	if _, err := child.CloseRange(e.ctx, 3, ^uint32(0), 0); err != nil {
 		t.Fatal(err)
 	}

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"github.com/palisade-sandbox/palisade/abi/linux"
+	"github.com/palisade-sandbox/palisade/fsimpl/host"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
@@ -35,16 +36,24 @@ func iovecsArg(t *kernel.Task, addr uintptr, cnt int32) (mm.IOSequence, linux.Er
 }
 
 // readFile reads into seq at offset (-1: the file offset). The
-// destination is checked first: a stream's data cannot be put back once
-// read, so a bad buffer must fail before anything is consumed.
+// destination is cut at its first unwritable byte first: a stream's data
+// cannot be put back once read, so the read must only take what fits
+// (and fail with EFAULT, consuming nothing, if nothing does).
 func readFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintptr, linux.Errno) {
 	f, errno := getFile(t, fd)
 	if errno != 0 {
 		return 0, errno
 	}
 	defer f.DecRef(t.Ctx())
-	if err := seq.CheckWritable(); err != nil {
-		return 0, errnoOf(err)
+	if seq.NumBytes() > 0 {
+		if n := seq.WritablePrefix(); n > 0 {
+			seq = seq.Prefix(n)
+		} else if _, isHost := f.Impl().(*host.FD); isHost {
+			// A host stream cannot take back what it read.
+			return 0, unix.EFAULT
+		}
+		// Otherwise the file finds out itself (/dev/null reads
+		// nothing and succeeds, as on Linux).
 	}
 	if offset < 0 {
 		return ioResult(f.Read(t.Ctx(), seq))
@@ -59,10 +68,18 @@ func writeFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintp
 		return 0, errno
 	}
 	defer f.DecRef(t.Ctx())
+	var rval uintptr
 	if offset < 0 {
-		return ioResult(f.Write(t.Ctx(), seq))
+		rval, errno = ioResult(f.Write(t.Ctx(), seq))
+	} else {
+		rval, errno = ioResult(f.PWrite(t.Ctx(), seq, offset))
 	}
-	return ioResult(f.PWrite(t.Ctx(), seq, offset))
+	if errno == unix.EPIPE {
+		// A write to a pipe or socket with no reader also raises
+		// SIGPIPE at the writing thread.
+		_ = t.SendSignal(&linux.SignalInfo{Signo: int32(linux.SIGPIPE), Code: linux.SI_USER})
+	}
+	return rval, errno
 }
 
 // Read implements read(2).

@@ -44,15 +44,45 @@ func futexDeadline(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.
 	return now.Add(d - clockNow), 0
 }
 
+// futexWait waits on the futex word at addr until woken, the deadline
+// (zero: none) or a signal. An interrupted wait with a relative timeout
+// restarts through a restart block that keeps the original deadline, as
+// Linux does; without one it restarts with ERESTARTSYS.
+func futexWait(t *kernel.Task, addr uintptr, private bool, val, bitset uint32, deadline time.Time, relative bool) (uintptr, linux.Errno) {
+	m, target := t.Kernel().Futexes(), t.FutexTarget()
+	w := t.FutexWaiter()
+	if err := m.Wait(target, addr, private, val, bitset, w); err != nil {
+		return 0, errnoOf(err)
+	}
+	err := m.WaitFor(w, t.Interrupted(), deadline)
+	if err == linux.ERESTARTSYS && relative {
+		t.SetRestartBlock(func(t *kernel.Task) (uintptr, linux.Errno) {
+			return futexWait(t, addr, private, val, bitset, deadline, true)
+		})
+		return 0, linux.ERESTART_RESTARTBLOCK
+	}
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	return 0, 0
+}
+
 // Futex implements futex(2): wait, wake, requeue, cmp-requeue, wake-op
 // and the bitset variants. A wait ends when woken, at its timeout, or when
-// the task is killed; with no signal delivery yet nothing else interrupts
-// it. PI futexes are ENOSYS for now.
+// a signal interrupts it. PI futexes are ENOSYS for now.
 func Futex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	addr, val, timeoutAddr, addr2, val3 := args[0].Pointer(), args[2].Uint(), args[3].Pointer(), args[4].Pointer(), args[5].Uint()
 	op, err := futex.ParseOp(args[1].Int())
 	if err != nil {
 		return 0, errnoOf(err)
+	}
+	// get_futex_key: a misaligned word is EINVAL, one outside the user
+	// address space EFAULT, even for calls that never read it.
+	if addr%4 != 0 {
+		return 0, unix.EINVAL
+	}
+	if addr >= t.MemoryManager().MaxAddress() {
+		return 0, unix.EFAULT
 	}
 	m, target := t.Kernel().Futexes(), t.FutexTarget()
 	switch op.Cmd {
@@ -65,14 +95,7 @@ func Futex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 		if errno != 0 {
 			return 0, errno
 		}
-		w := t.FutexWaiter()
-		if err := m.Wait(target, addr, op.Private, val, bitset, w); err != nil {
-			return 0, errnoOf(err)
-		}
-		if err := m.WaitFor(w, t.Interrupted(), deadline); err != nil {
-			return 0, errnoOf(err)
-		}
-		return 0, 0
+		return futexWait(t, addr, op.Private, val, bitset, deadline, op.Cmd == linux.FUTEX_WAIT && timeoutAddr != 0)
 	case linux.FUTEX_WAKE, linux.FUTEX_WAKE_BITSET:
 		bitset := uint32(linux.FUTEX_BITSET_MATCH_ANY)
 		if op.Cmd == linux.FUTEX_WAKE_BITSET {

@@ -2,6 +2,7 @@ package linux
 
 import (
 	"encoding/binary"
+	"math"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
@@ -9,49 +10,126 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+func init() { registrars = append(registrars, registerTime) }
+
+// registerTime registers the clock and sleep calls (this file) and the
+// interval and POSIX timers (sys_timer.go).
+func registerTime(b *tableBuilder) {
+	b.full(linux.SYS_CLOCK_GETTIME, ClockGettime)
+	b.full(linux.SYS_CLOCK_GETRES, ClockGetres)
+	b.partial(linux.SYS_CLOCK_SETTIME, ClockSettime, "the sandbox never sets the host's clock: CLOCK_REALTIME is EPERM even for root; other clocks EINVAL as on Linux")
+	b.full(linux.SYS_GETTIMEOFDAY, Gettimeofday)
+	b.full(linux.SYS_TIME, Time)
+	b.full(linux.SYS_NANOSLEEP, Nanosleep)
+	b.partial(linux.SYS_CLOCK_NANOSLEEP, ClockNanosleep, "REALTIME, MONOTONIC, BOOTTIME, TAI and process CPU clocks; alarm clocks EOPNOTSUPP as on a machine without an RTC; CPU time advances when a task leaves the guest, so CPU-clock sleeps end up to 10 ms late")
+	b.full(linux.SYS_ALARM, Alarm)
+	b.partial(linux.SYS_SETITIMER, Setitimer, "ITIMER_VIRTUAL counts user and system time like ITIMER_PROF; CPU itimers are checked every 10 ms of real time")
+	b.partial(linux.SYS_GETITIMER, Getitimer, "ITIMER_VIRTUAL counts user and system time like ITIMER_PROF")
+	b.partial(linux.SYS_TIMER_CREATE, TimerCreate, "SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID on REALTIME, MONOTONIC, BOOTTIME, TAI and CPU clocks (CPU clocks checked every 10 ms); at most min(RLIMIT_SIGPENDING, 8192) timers per process")
+	b.full(linux.SYS_TIMER_SETTIME, TimerSettime)
+	b.full(linux.SYS_TIMER_GETTIME, TimerGettime)
+	b.full(linux.SYS_TIMER_GETOVERRUN, TimerGetoverrun)
+	b.full(linux.SYS_TIMER_DELETE, TimerDelete)
+}
+
+// TIMER_ABSTIME is the clock_nanosleep(2) and timer_settime(2) flag for an
+// absolute time.
+const timerAbstime = 1
+
 // CPU-clock encoding of negative clock IDs (include/linux/posix-timers.h):
-// ~pid << 3 | perThread << 2 | which.
+// ~pid << 3 | perThread << 2 | which, where which 3 marks a dynamic
+// (file-descriptor) clock when perThread is clear.
 const (
 	cpuClockPerThread = 4
 	cpuClockWhichMask = 3
 	cpuClockMax       = 3
+	clockFDMask       = 7
+	clockFD           = 3
 )
 
-// clockNanos returns the current value of clock id for t.
-func clockNanos(t *kernel.Task, id int32) (int64, linux.Errno) {
+// clockRef is a clock ID resolved for one task, with what each call may do
+// with it (Linux's per-clock operation table).
+type clockRef struct {
+	// c reads the clock; nil when the clock cannot be read (EINVAL).
+	c kernel.Clock
+	// coarse clocks tick at the scheduler rate (clock_getres).
+	coarse bool
+	// sleepEarly is clock_nanosleep's errno before the timespec is
+	// read (no sleep operation: EOPNOTSUPP); sleepLate the errno after
+	// it is checked (a bad or thread CPU clock: EINVAL).
+	sleepEarly, sleepLate linux.Errno
+	// timerEarly is timer_create's errno before a timer is allocated;
+	// timerLate the errno after its ID was handed out.
+	timerEarly, timerLate linux.Errno
+}
+
+// lookupClock resolves clock id for t; false if there is no such clock
+// (EINVAL for every call).
+func lookupClock(t *kernel.Task, id int32) (clockRef, bool) {
 	k := t.Kernel()
 	switch id {
-	case linux.CLOCK_REALTIME, linux.CLOCK_REALTIME_COARSE, linux.CLOCK_REALTIME_ALARM, linux.CLOCK_TAI:
+	case linux.CLOCK_REALTIME, linux.CLOCK_TAI:
 		// The TAI offset is 0 until something sets it, as on Linux.
-		return k.RealtimeNanos(), 0
-	case linux.CLOCK_MONOTONIC, linux.CLOCK_MONOTONIC_COARSE, linux.CLOCK_MONOTONIC_RAW,
-		linux.CLOCK_BOOTTIME, linux.CLOCK_BOOTTIME_ALARM:
+		return clockRef{c: k.RealtimeClock()}, true
+	case linux.CLOCK_MONOTONIC, linux.CLOCK_BOOTTIME:
 		// The sandbox never suspends, so BOOTTIME equals MONOTONIC.
-		return k.MonotonicNanos(), 0
+		return clockRef{c: k.MonotonicClock()}, true
+	case linux.CLOCK_MONOTONIC_RAW:
+		return clockRef{c: k.MonotonicClock(), sleepEarly: unix.EOPNOTSUPP, timerEarly: unix.EOPNOTSUPP}, true
+	case linux.CLOCK_REALTIME_COARSE:
+		return clockRef{c: k.RealtimeClock(), coarse: true, sleepEarly: unix.EOPNOTSUPP, timerEarly: unix.EOPNOTSUPP}, true
+	case linux.CLOCK_MONOTONIC_COARSE:
+		return clockRef{c: k.MonotonicClock(), coarse: true, sleepEarly: unix.EOPNOTSUPP, timerEarly: unix.EOPNOTSUPP}, true
 	case linux.CLOCK_PROCESS_CPUTIME_ID:
-		return t.ThreadGroup().CPUNanos(), 0
+		return clockRef{c: t.ThreadGroup().CPUClock()}, true
 	case linux.CLOCK_THREAD_CPUTIME_ID:
-		return t.CPUNanos(), 0
+		return clockRef{c: t.CPUClock(), sleepEarly: unix.EOPNOTSUPP}, true
+	case linux.CLOCK_REALTIME_ALARM, linux.CLOCK_BOOTTIME_ALARM:
+		// As on a machine without an RTC to wake it.
+		return clockRef{sleepEarly: unix.EOPNOTSUPP, timerLate: unix.EOPNOTSUPP}, true
 	}
 	if id >= 0 {
-		return 0, unix.EINVAL
+		return clockRef{}, false
 	}
-	// A CPU clock of a process or thread named by ID; only the caller's
-	// own are known until there are other tasks.
+	if id&clockFDMask == clockFD {
+		// A posix clock device (PTP, ...): none exist in the sandbox.
+		return clockRef{sleepEarly: unix.EOPNOTSUPP, timerEarly: unix.EOPNOTSUPP}, true
+	}
+	bad := clockRef{sleepLate: unix.EINVAL, timerLate: unix.EINVAL}
 	if id&cpuClockWhichMask == cpuClockMax {
-		return 0, unix.EINVAL
+		return bad, true
 	}
+	// PROF, VIRT and SCHED all read the task's or group's CPU time.
 	pid := ^(id >> 3)
 	if id&cpuClockPerThread != 0 {
-		if pid == 0 || pid == t.ThreadID() {
-			return t.CPUNanos(), 0
+		target := t
+		if pid != 0 {
+			target = k.TaskByTID(pid)
 		}
-		return 0, unix.EINVAL
+		if target == nil || target.ThreadGroup() != t.ThreadGroup() {
+			return bad, true
+		}
+		// Linux cannot sleep on a thread's CPU clock.
+		return clockRef{c: target.CPUClock(), sleepLate: unix.EINVAL}, true
 	}
-	if pid == 0 || pid == t.ThreadGroup().PID() {
-		return t.ThreadGroup().CPUNanos(), 0
+	tg := t.ThreadGroup()
+	if pid != 0 {
+		leader := k.TaskByTID(pid)
+		if leader == nil || leader.ThreadGroup().PID() != pid {
+			return bad, true
+		}
+		tg = leader.ThreadGroup()
 	}
-	return 0, unix.EINVAL
+	return clockRef{c: tg.CPUClock()}, true
+}
+
+// readableClock returns clock id's reader, or EINVAL.
+func readableClock(t *kernel.Task, id int32) (kernel.Clock, linux.Errno) {
+	cr, ok := lookupClock(t, id)
+	if !ok || cr.c == nil {
+		return nil, unix.EINVAL
+	}
+	return cr.c, 0
 }
 
 // copyOutTimespec writes ns as a struct timespec at addr.
@@ -65,31 +143,86 @@ func copyOutTimespec(t *kernel.Task, addr uintptr, ns int64) linux.Errno {
 	return 0
 }
 
+// copyInTimespec reads a struct timespec at addr.
+func copyInTimespec(t *kernel.Task, addr uintptr) (linux.Timespec, linux.Errno) {
+	var b [linux.TimespecSize]byte
+	var ts linux.Timespec
+	if _, err := t.MemoryManager().CopyIn(addr, b[:]); err != nil {
+		return ts, unix.EFAULT
+	}
+	ts.Decode(b[:])
+	return ts, 0
+}
+
+// timespecValid is Linux's timespec64_valid: a non-negative time with
+// nanoseconds in range.
+func timespecValid(ts linux.Timespec) bool {
+	return ts.Sec >= 0 && ts.Nsec >= 0 && ts.Nsec < 1e9
+}
+
+// timespecNanos converts a valid timespec to nanoseconds, saturating as
+// Linux's ktime does.
+func timespecNanos(ts linux.Timespec) int64 {
+	if ts.Sec >= math.MaxInt64/1_000_000_000 {
+		return math.MaxInt64
+	}
+	return ts.Sec*1e9 + ts.Nsec
+}
+
 // ClockGettime implements clock_gettime(2).
 func ClockGettime(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	ns, errno := clockNanos(t, args[0].Int())
+	c, errno := readableClock(t, args[0].Int())
 	if errno != 0 {
 		return 0, errno
 	}
-	return 0, copyOutTimespec(t, args[1].Pointer(), ns)
+	return 0, copyOutTimespec(t, args[1].Pointer(), c.Now())
 }
 
 // ClockGetres implements clock_getres(2): every clock has nanosecond
 // resolution except the coarse ones, which tick at the scheduler rate.
 func ClockGetres(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	id := args[0].Int()
-	if _, errno := clockNanos(t, id); errno != 0 {
-		return 0, errno
+	cr, ok := lookupClock(t, args[0].Int())
+	if !ok || cr.c == nil {
+		return 0, unix.EINVAL
 	}
 	addr := args[1].Pointer()
 	if addr == 0 {
 		return 0, 0
 	}
 	res := int64(1)
-	if id == linux.CLOCK_REALTIME_COARSE || id == linux.CLOCK_MONOTONIC_COARSE {
+	if cr.coarse {
 		res = 4000000 // CONFIG_HZ=250
 	}
 	return 0, copyOutTimespec(t, addr, res)
+}
+
+// ClockSettime implements clock_settime(2). Only CLOCK_REALTIME and the
+// CPU clocks named by ID have a set operation on Linux; the sandbox refuses
+// to set the real-time clock (it is the host's), and CPU clocks are never
+// settable.
+func ClockSettime(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	id := args[0].Int()
+	cr, ok := lookupClock(t, id)
+	// CPU clocks named by ID have a set operation (that always fails);
+	// CLOCK_PROCESS_CPUTIME_ID and CLOCK_THREAD_CPUTIME_ID have none.
+	settable := id == linux.CLOCK_REALTIME || (id < 0 && id&clockFDMask != clockFD)
+	if !ok || !settable {
+		return 0, unix.EINVAL
+	}
+	ts, errno := copyInTimespec(t, args[1].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	if id == linux.CLOCK_REALTIME {
+		if !timespecValid(ts) {
+			return 0, unix.EINVAL
+		}
+		return 0, unix.EPERM
+	}
+	if cr.c == nil {
+		return 0, unix.EINVAL
+	}
+	return 0, unix.EPERM
 }
 
 // Gettimeofday implements gettimeofday(2). The timezone, if asked for, is
@@ -123,4 +256,101 @@ func Time(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 		}
 	}
 	return uintptr(sec), 0
+}
+
+// sleepUntil blocks until c reads at least deadline, or the task must stop
+// blocking; it reports whether the deadline was reached.
+func sleepUntil(t *kernel.Task, c kernel.Clock, deadline int64) bool {
+	if c.Now() >= deadline {
+		return true
+	}
+	interrupted := t.Interrupted()
+	reached := make(chan struct{})
+	stop := c.AfterFunc(deadline, func() { close(reached) })
+	select {
+	case <-reached:
+		return true
+	case <-interrupted:
+		if !stop() {
+			<-reached
+			return true
+		}
+		return false
+	}
+}
+
+// sleepRelative is a relative nanosleep until deadline on c, with rem the
+// guest's address for the remaining time (0 for none). When interrupted
+// it writes rem and arranges for restart_syscall(2) to go on sleeping
+// until the same deadline, as Linux does.
+func sleepRelative(t *kernel.Task, c kernel.Clock, deadline int64, rem uintptr) (uintptr, linux.Errno) {
+	if sleepUntil(t, c, deadline) {
+		return 0, 0
+	}
+	left := deadline - c.Now()
+	if left <= 0 {
+		return 0, 0
+	}
+	if rem != 0 {
+		if errno := copyOutTimespec(t, rem, left); errno != 0 {
+			return 0, errno
+		}
+	}
+	t.SetRestartBlock(func(t *kernel.Task) (uintptr, linux.Errno) {
+		return sleepRelative(t, c, deadline, rem)
+	})
+	return 0, linux.ERESTART_RESTARTBLOCK
+}
+
+// Nanosleep implements nanosleep(2) on CLOCK_MONOTONIC.
+func Nanosleep(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	ts, errno := copyInTimespec(t, args[0].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	if !timespecValid(ts) {
+		return 0, unix.EINVAL
+	}
+	c := t.Kernel().MonotonicClock()
+	return sleepRelative(t, c, satAddNanos(c.Now(), timespecNanos(ts)), args[1].Pointer())
+}
+
+// ClockNanosleep implements clock_nanosleep(2). Flags other than
+// TIMER_ABSTIME are ignored, as on Linux.
+func ClockNanosleep(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	cr, ok := lookupClock(t, args[0].Int())
+	if !ok {
+		return 0, unix.EINVAL
+	}
+	if cr.sleepEarly != 0 {
+		return 0, cr.sleepEarly
+	}
+	ts, errno := copyInTimespec(t, args[2].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	if !timespecValid(ts) {
+		return 0, unix.EINVAL
+	}
+	if cr.sleepLate != 0 {
+		return 0, cr.sleepLate
+	}
+	ns := timespecNanos(ts)
+	if args[1].Int()&timerAbstime != 0 {
+		if sleepUntil(t, cr.c, ns) {
+			return 0, 0
+		}
+		// Restarted (with the same absolute time) unless a handler
+		// runs; rem is not written.
+		return 0, linux.ERESTARTNOHAND
+	}
+	return sleepRelative(t, cr.c, satAddNanos(cr.c.Now(), ns), args[3].Pointer())
+}
+
+// satAddNanos returns a+b for b >= 0, saturated.
+func satAddNanos(a, b int64) int64 {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }

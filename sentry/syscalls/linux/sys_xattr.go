@@ -65,15 +65,9 @@ func copyOutSized(t *kernel.Task, addr uintptr, size uint64, value []byte, max i
 // getXattr is the body of getxattr, lgetxattr and fgetxattr.
 func getXattr(t *kernel.Task, vd vfs.VirtualDentry, nameAddr, valueAddr uintptr, size uint64) (uintptr, linux.Errno) {
 	defer vd.DecRef()
-	name, err := t.MemoryManager().CopyInString(nameAddr, xattrNameMax)
-	if err != nil {
-		if err == unix.ENAMETOOLONG {
-			return 0, unix.ERANGE
-		}
-		return 0, errnoOf(err)
-	}
-	if name == "" {
-		return 0, unix.ERANGE
+	name, errno := copyInXattrName(t, nameAddr)
+	if errno != 0 {
+		return 0, errno
 	}
 	value, err := vfs.GetXattr(t.Ctx(), t.Credentials(), vd, name)
 	if err != nil {
@@ -149,4 +143,155 @@ func Flistxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Err
 		return 0, errno
 	}
 	return listXattr(t, vd, args[1].Pointer(), args[2].SizeT())
+}
+
+// setxattr's flags.
+const (
+	xattrCreate  = 1
+	xattrReplace = 2
+)
+
+// copyInXattrName reads an xattr name: empty or longer than XATTR_NAME_MAX
+// is ERANGE.
+func copyInXattrName(t *kernel.Task, addr uintptr) (string, linux.Errno) {
+	name, err := t.MemoryManager().CopyInString(addr, xattrNameMax)
+	if err != nil {
+		if err == unix.ENAMETOOLONG {
+			return "", unix.ERANGE
+		}
+		return "", errnoOf(err)
+	}
+	if name == "" {
+		return "", unix.ERANGE
+	}
+	return name, 0
+}
+
+// setXattrArgs copies in setxattr's name and value, checking them as
+// Linux does before it looks at the file.
+func setXattrArgs(t *kernel.Task, nameAddr, valueAddr uintptr, size uint64, flags int32) (string, string, linux.Errno) {
+	if flags&^(xattrCreate|xattrReplace) != 0 {
+		return "", "", unix.EINVAL
+	}
+	name, errno := copyInXattrName(t, nameAddr)
+	if errno != 0 {
+		return "", "", errno
+	}
+	if size > xattrSizeMax {
+		return "", "", unix.E2BIG
+	}
+	value := make([]byte, size)
+	if size > 0 {
+		if _, err := t.MemoryManager().CopyIn(valueAddr, value); err != nil {
+			return "", "", unix.EFAULT
+		}
+	}
+	return name, string(value), 0
+}
+
+// setXattr is the body of setxattr, lsetxattr and fsetxattr.
+func setXattr(t *kernel.Task, vd vfs.VirtualDentry, name, value string, flags int32) (uintptr, linux.Errno) {
+	defer vd.DecRef()
+	if err := vfs.SetXattr(t.Ctx(), t.Credentials(), vd, name, value, uint32(flags)); err != nil {
+		return 0, errnoOf(err)
+	}
+	return 0, 0
+}
+
+// Setxattr implements setxattr(2).
+func Setxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrPath(t, args[0].Pointer(), true)
+	if errno != 0 {
+		return 0, errno
+	}
+	return setXattr(t, vd, name, value, args[4].Int())
+}
+
+// Lsetxattr implements lsetxattr(2).
+func Lsetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrPath(t, args[0].Pointer(), false)
+	if errno != 0 {
+		return 0, errno
+	}
+	return setXattr(t, vd, name, value, args[4].Int())
+}
+
+// Fsetxattr implements fsetxattr(2).
+func Fsetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrFD(t, args[0].Int())
+	if errno != 0 {
+		return 0, errno
+	}
+	return setXattr(t, vd, name, value, args[4].Int())
+}
+
+// removeXattr is the body of removexattr, lremovexattr and fremovexattr.
+func removeXattr(t *kernel.Task, vd vfs.VirtualDentry, name string) (uintptr, linux.Errno) {
+	defer vd.DecRef()
+	if err := vfs.RemoveXattr(t.Ctx(), t.Credentials(), vd, name); err != nil {
+		return 0, errnoOf(err)
+	}
+	return 0, 0
+}
+
+// Removexattr implements removexattr(2).
+func Removexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, errno := copyInXattrName(t, args[1].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrPath(t, args[0].Pointer(), true)
+	if errno != 0 {
+		return 0, errno
+	}
+	return removeXattr(t, vd, name)
+}
+
+// Lremovexattr implements lremovexattr(2).
+func Lremovexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, errno := copyInXattrName(t, args[1].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrPath(t, args[0].Pointer(), false)
+	if errno != 0 {
+		return 0, errno
+	}
+	return removeXattr(t, vd, name)
+}
+
+// Fremovexattr implements fremovexattr(2).
+func Fremovexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	name, errno := copyInXattrName(t, args[1].Pointer())
+	if errno != 0 {
+		return 0, errno
+	}
+	vd, errno := xattrFD(t, args[0].Int())
+	if errno != 0 {
+		return 0, errno
+	}
+	return removeXattr(t, vd, name)
+}
+
+func init() { registrars = append(registrars, registerXattrWrite) }
+
+func registerXattrWrite(b *tableBuilder) {
+	b.full(linux.SYS_SETXATTR, Setxattr)
+	b.full(linux.SYS_LSETXATTR, Lsetxattr)
+	b.full(linux.SYS_FSETXATTR, Fsetxattr)
+	b.full(linux.SYS_REMOVEXATTR, Removexattr)
+	b.full(linux.SYS_LREMOVEXATTR, Lremovexattr)
+	b.full(linux.SYS_FREMOVEXATTR, Fremovexattr)
 }
