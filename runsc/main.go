@@ -15,6 +15,9 @@ import (
 	"os"
 
 	"github.com/google/subcommands"
+
+	"github.com/palisade-sandbox/palisade/runsc/boot"
+	"github.com/palisade-sandbox/palisade/runsc/container"
 )
 
 // Global flags, shared by every subcommand.
@@ -22,6 +25,8 @@ var (
 	logFormat = flag.String("log-format", "text", "log format: text or json")
 	logFile   = flag.String("log", "", "file to append logs to (default stderr)")
 	debug     = flag.Bool("debug", false, "log debug messages")
+	stateRoot = flag.String("root", container.DefaultRoot, "directory holding the state of containers")
+	network   = flag.String("network", boot.NetworkNone, "network mode: none (loopback only; the only mode served yet)")
 )
 
 func main() {
@@ -65,4 +70,21 @@ func setupLogging() error {
 func fatalf(format string, args ...any) subcommands.ExitStatus {
 	fmt.Fprintf(os.Stderr, "runsc: "+format+"\n", args...)
 	return subcommands.ExitFailure
+}
+
+// registerNetworkFlag defines --network on a subcommand's flags too, so
+// that it may come before or after the subcommand name.
+func registerNetworkFlag(f *flag.FlagSet) {
+	f.StringVar(network, "network", *network, "network mode: none (the only mode served yet)")
+}
+
+// checkNetwork validates --network.
+func checkNetwork() error {
+	switch *network {
+	case boot.NetworkNone:
+		return nil
+	case "sandbox", "host":
+		return fmt.Errorf("--network=%s: not supported yet (only none)", *network)
+	}
+	return fmt.Errorf("--network=%s: unknown network mode (only none is supported)", *network)
 }
