@@ -7,6 +7,10 @@
 // short run divided by the difference in N, which cancels start-up. The same
 // guest runs natively, under a minimal C PTRACE_SYSEMU tracer (the ptrace
 // floor on this machine) and under `runsc do`.
+//
+// The program benchmarks (programs.go) time whole commands natively and
+// under `runsc do`: start-up, a fork+exec loop, python3 start-up, dd reads
+// of a host file through the Gofer, and gcc. -bench selects which run.
 package main
 
 import (
@@ -16,7 +20,9 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -25,7 +31,11 @@ var (
 	buildDir  = flag.String("build", "test/bench/build", "directory for compiled helpers")
 	srcDir    = flag.String("src", "test/bench/csrc", "directory holding the C sources")
 	reps      = flag.Int("reps", 5, "repetitions of each measurement (the fastest counts)")
+	benches   = flag.String("bench", strings.Join(benchNames, ","), "comma-separated benchmarks to run, from: "+strings.Join(benchNames, ","))
 )
+
+// benchNames lists the benchmarks in the order they run.
+var benchNames = []string{"syscall", "startup", "forkexec", "python", "dd", "gcc"}
 
 func main() {
 	flag.Parse()
@@ -36,6 +46,15 @@ func main() {
 }
 
 func run() error {
+	selected := strings.Split(*benches, ",")
+	for _, b := range selected {
+		if !slices.Contains(benchNames, b) {
+			return fmt.Errorf("unknown benchmark %q (have %s)", b, strings.Join(benchNames, ","))
+		}
+	}
+	if *reps < 1 {
+		return fmt.Errorf("-reps %d: must be at least 1", *reps)
+	}
 	if err := os.MkdirAll(*buildDir, 0o755); err != nil {
 		return fmt.Errorf("creating %s: %w", *buildDir, err)
 	}
@@ -54,7 +73,43 @@ func run() error {
 	if _, err := os.Stat(runsc); err != nil {
 		return fmt.Errorf("runsc binary: %w (run make first)", err)
 	}
-	return syscallRoundTrip(guest, tracer, runsc)
+	if slices.Contains(selected, "syscall") {
+		if err := syscallRoundTrip(guest, tracer, runsc); err != nil {
+			return err
+		}
+	}
+	// A host directory outside the repository for the programs' files:
+	// the sandbox sees it read-only through the Gofer, and its writes
+	// there stay in the sandbox's tmpfs layer.
+	dir, err := os.MkdirTemp("", "palisade-bench-")
+	if err != nil {
+		return fmt.Errorf("creating a temporary directory: %w", err)
+	}
+	defer os.RemoveAll(dir)
+	var failed []string
+	for _, b := range []struct {
+		name string
+		fn   func(runsc, dir string) error
+	}{
+		{"startup", benchStartup},
+		{"forkexec", benchForkExec},
+		{"python", benchPython},
+		{"dd", benchDD},
+		{"gcc", benchGcc},
+	} {
+		if !slices.Contains(selected, b.name) {
+			continue
+		}
+		// A command that fails is reported and the others still run.
+		if err := b.fn(runsc, dir); err != nil {
+			fmt.Printf("  FAILED: %v\n", err)
+			failed = append(failed, b.name)
+		}
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("benchmarks failed: %s", strings.Join(failed, ", "))
+	}
+	return nil
 }
 
 func gcc(out, src string, flags ...string) error {
