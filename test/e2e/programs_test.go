@@ -418,12 +418,7 @@ with tempfile.TemporaryFile() as f:
         print("shared", os.pread(f.fileno(), 4, 0))
     except OSError as e:
         print("shared", e.strerror)`,
-		want: "shared b'WXYZ'\n",
-		// Known difference: shared writable file mappings are refused
-		// with ENODEV (no write-back yet), as TestDynamicMmapFiles says.
-		fix: func(s string) string {
-			return strings.Replace(s, "shared b'WXYZ'\n", "shared No such device\n", 1)
-		}},
+		want: "shared b'WXYZ'\n"},
 	{name: "threading", fork: true, src: `import threading
 lock = threading.Lock()
 total = [0]
