@@ -41,6 +41,11 @@ func Mremap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 	if flags&^uint64(unix.MREMAP_MAYMOVE|unix.MREMAP_FIXED|unix.MREMAP_DONTUNMAP) != 0 {
 		return 0, unix.EINVAL
 	}
+	if newLen > oldLen {
+		if errno := checkAddressSpaceLimit(t, newLen-oldLen); errno != 0 {
+			return 0, errno
+		}
+	}
 	return t.MemoryManager().MRemap(oldAddr, oldLen, newLen, mm.MRemapOpts{
 		MayMove:   flags&unix.MREMAP_MAYMOVE != 0,
 		Fixed:     flags&unix.MREMAP_FIXED != 0,

@@ -43,6 +43,9 @@ func Mmap(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	if off&(linux.PageSize-1) != 0 {
 		return 0, unix.EINVAL
 	}
+	if errno := checkAddressSpaceLimit(t, length); errno != 0 {
+		return 0, errno
+	}
 	var file *vfs.FileDescription
 	if flags&linux.MAP_ANONYMOUS == 0 {
 		f, errno := getFile(t, fd)
@@ -243,5 +246,28 @@ func Mprotect(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno
 // Brk implements brk(2): it returns the new break, or the old one if the
 // request cannot be met.
 func Brk(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	return t.MemoryManager().Brk(args[0].Pointer()), 0
+	m, addr := t.MemoryManager(), args[0].Pointer()
+	// brk(0) (below the heap start) just reports the break.
+	cur := m.Brk(0)
+	if addr > cur {
+		grow := (addr+linux.PageSize-1)&^(linux.PageSize-1) - (cur+linux.PageSize-1)&^(linux.PageSize-1)
+		if checkAddressSpaceLimit(t, grow) != 0 {
+			return cur, 0
+		}
+	}
+	return m.Brk(addr), 0
+}
+
+// checkAddressSpaceLimit reports ENOMEM if growing the address space by
+// grow bytes would take it past RLIMIT_AS (Linux's may_expand_vm; a
+// MAP_FIXED mapping over existing ones is counted in full).
+func checkAddressSpaceLimit(t *kernel.Task, grow uintptr) linux.Errno {
+	limit := t.ThreadGroup().Limits().Cur(linux.RLIMIT_AS)
+	if limit == linux.RLimInfinity {
+		return 0
+	}
+	if t.MemoryManager().VirtualSize()+uint64(grow) > limit {
+		return unix.ENOMEM
+	}
+	return 0
 }

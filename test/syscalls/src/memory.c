@@ -3,6 +3,7 @@
 #include "../harness.h"
 
 #include <sys/mman.h>
+#include <sys/resource.h>
 
 static long pg;
 static sigjmp_buf fault_jmp;
@@ -604,4 +605,28 @@ TEST(mmap_populate_and_noreserve)
 	ASSERT_TRUE(p != MAP_FAILED);
 	p[0] = 1;
 	munmap(p, 2 * pg);
+}
+
+TEST(rlimit_as_bounds_mmap_brk_mremap)
+{
+	pid_t pid = h_fork();
+	ASSERT_GE(pid, 0);
+	if (pid == 0) {
+		struct rlimit r = {256 << 20, 256 << 20};
+		if (setrlimit(RLIMIT_AS, &r) != 0)
+			_exit(1);
+		void *p = mmap(0, 512 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p != MAP_FAILED || errno != ENOMEM)
+			_exit(2);
+		void *q = mmap(0, 1 << 20, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (q == MAP_FAILED)
+			_exit(3);
+		if (mremap(q, 1 << 20, 512 << 20, MREMAP_MAYMOVE) != MAP_FAILED || errno != ENOMEM)
+			_exit(4);
+		void *b = sbrk(0);
+		if (sbrk(400 << 20) != (void *)-1 || errno != ENOMEM || sbrk(0) != b)
+			_exit(5);
+		_exit(0);
+	}
+	EXPECT_EQ(h_wait(pid), 0);
 }
