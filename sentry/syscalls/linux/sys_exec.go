@@ -135,4 +135,3 @@ func copyInPathAllowEmpty(t *kernel.Task, addr uintptr, allowEmpty bool) (string
 	}
 	return s, 0
 }
-

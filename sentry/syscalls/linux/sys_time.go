@@ -23,13 +23,15 @@ func registerTime(b *tableBuilder) {
 	b.full(linux.SYS_NANOSLEEP, Nanosleep)
 	b.partial(linux.SYS_CLOCK_NANOSLEEP, ClockNanosleep, "REALTIME, MONOTONIC, BOOTTIME, TAI and process CPU clocks; alarm clocks EOPNOTSUPP as on a machine without an RTC; CPU time advances when a task leaves the guest, so CPU-clock sleeps end up to 10 ms late")
 	b.full(linux.SYS_ALARM, Alarm)
-	b.partial(linux.SYS_SETITIMER, Setitimer, "ITIMER_VIRTUAL counts user and system time like ITIMER_PROF; CPU itimers are checked every 10 ms of real time")
-	b.partial(linux.SYS_GETITIMER, Getitimer, "ITIMER_VIRTUAL counts user and system time like ITIMER_PROF")
+	b.partial(linux.SYS_SETITIMER, Setitimer, "ITIMER_VIRTUAL and ITIMER_PROF are checked every 10 ms of real time, against CPU time accounted when a task leaves the guest")
+	b.full(linux.SYS_GETITIMER, Getitimer)
 	b.partial(linux.SYS_TIMER_CREATE, TimerCreate, "SIGEV_SIGNAL, SIGEV_NONE, SIGEV_THREAD_ID on REALTIME, MONOTONIC, BOOTTIME, TAI and CPU clocks (CPU clocks checked every 10 ms); at most min(RLIMIT_SIGPENDING, 8192) timers per process")
 	b.full(linux.SYS_TIMER_SETTIME, TimerSettime)
 	b.full(linux.SYS_TIMER_GETTIME, TimerGettime)
 	b.full(linux.SYS_TIMER_GETOVERRUN, TimerGetoverrun)
 	b.full(linux.SYS_TIMER_DELETE, TimerDelete)
+	b.partial(linux.SYS_ADJTIMEX, Adjtimex, "reads the clock state (unsynchronized, TIME_ERROR); adjusting is EPERM: the sandbox never sets the host's clock")
+	b.partial(linux.SYS_CLOCK_ADJTIME, ClockAdjtime, "CLOCK_REALTIME only, read-only as adjtimex")
 }
 
 // TIMER_ABSTIME is the clock_nanosleep(2) and timer_settime(2) flag for an
@@ -42,6 +44,7 @@ const timerAbstime = 1
 const (
 	cpuClockPerThread = 4
 	cpuClockWhichMask = 3
+	cpuClockVirt      = 1
 	cpuClockMax       = 3
 	clockFDMask       = 7
 	clockFD           = 3
@@ -99,7 +102,8 @@ func lookupClock(t *kernel.Task, id int32) (clockRef, bool) {
 	if id&cpuClockWhichMask == cpuClockMax {
 		return bad, true
 	}
-	// PROF, VIRT and SCHED all read the task's or group's CPU time.
+	// VIRT reads user time; PROF and SCHED user and system time.
+	virt := id&cpuClockWhichMask == cpuClockVirt
 	pid := ^(id >> 3)
 	if id&cpuClockPerThread != 0 {
 		target := t
@@ -109,8 +113,12 @@ func lookupClock(t *kernel.Task, id int32) (clockRef, bool) {
 		if target == nil || target.ThreadGroup() != t.ThreadGroup() {
 			return bad, true
 		}
+		c := target.CPUClock()
+		if virt {
+			c = target.UserCPUClock()
+		}
 		// Linux cannot sleep on a thread's CPU clock.
-		return clockRef{c: target.CPUClock(), sleepLate: unix.EINVAL}, true
+		return clockRef{c: c, sleepLate: unix.EINVAL}, true
 	}
 	tg := t.ThreadGroup()
 	if pid != 0 {
@@ -119,6 +127,9 @@ func lookupClock(t *kernel.Task, id int32) (clockRef, bool) {
 			return bad, true
 		}
 		tg = leader.ThreadGroup()
+	}
+	if virt {
+		return clockRef{c: tg.UserCPUClock()}, true
 	}
 	return clockRef{c: tg.CPUClock()}, true
 }
@@ -353,4 +364,74 @@ func satAddNanos(a, b int64) int64 {
 		return math.MaxInt64
 	}
 	return a + b
+}
+
+// struct timex (include/uapi/linux/timex.h) on amd64, and the constants
+// adjtimex(2) uses.
+const (
+	timexSize = 208
+
+	adjOffsetSingleshot = 0x8001
+	adjOffsetReadonly   = 0x2000
+	adjAdjtime          = 0x8000
+
+	staUnsync = 0x40
+	timeError = 5
+)
+
+// Adjtimex implements adjtimex(2).
+func Adjtimex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return readTimex(t, args[0].Pointer())
+}
+
+// ClockAdjtime implements clock_adjtime(2): only CLOCK_REALTIME can be
+// adjusted (here, read) on Linux.
+func ClockAdjtime(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	id := args[0].Int()
+	if _, ok := lookupClock(t, id); !ok || (id < 0 && id&clockFDMask == clockFD) {
+		return 0, unix.EINVAL
+	}
+	if id != linux.CLOCK_REALTIME {
+		return 0, unix.EOPNOTSUPP
+	}
+	return readTimex(t, args[1].Pointer())
+}
+
+// readTimex serves adjtimex on CLOCK_REALTIME: the state of a clock that
+// NTP does not discipline, which is what the guest sees of the host's.
+// Any change is EPERM, as without CAP_SYS_TIME: the sandbox does not set
+// the host's clock.
+func readTimex(t *kernel.Task, addr uintptr) (uintptr, linux.Errno) {
+	var b [timexSize]byte
+	m := t.MemoryManager()
+	if _, err := m.CopyIn(addr, b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	modes := binary.LittleEndian.Uint32(b[0:])
+	if modes&adjAdjtime != 0 {
+		if modes&adjOffsetSingleshot != adjOffsetSingleshot {
+			return 0, unix.EINVAL
+		}
+		if modes&adjOffsetReadonly == 0 {
+			return 0, unix.EPERM
+		}
+	} else if modes != 0 {
+		return 0, unix.EPERM
+	}
+	put := func(off int, v int64) { binary.LittleEndian.PutUint64(b[off:], uint64(v)) }
+	put32 := func(off int, v int32) { binary.LittleEndian.PutUint32(b[off:], uint32(v)) }
+	// offset, freq and the PPS fields are 0.
+	clear(b[4:])
+	put(24, 16000000)    // maxerror: NTP_PHASE_LIMIT
+	put(32, 16000000)    // esterror
+	put32(40, staUnsync) // status
+	put(48, 2)           // constant
+	put(56, 1)           // precision
+	put(64, 32768000)    // tolerance: MAXFREQ_SCALED (500 ppm << 16)
+	encodeTimeval(b[72:], t.Kernel().RealtimeNanos())
+	put(88, 10000) // tick: 1e6 / USER_HZ
+	if _, err := m.CopyOut(addr, b[:]); err != nil {
+		return 0, unix.EFAULT
+	}
+	return timeError, 0
 }
