@@ -59,4 +59,3 @@ func (t *Task) FutexWaiter() *futex.Waiter {
 
 // Futexes returns the kernel's futex manager.
 func (k *Kernel) Futexes() *futex.Manager { return k.futexes }
-

@@ -336,4 +336,3 @@ func (t *Task) handleFault(ev *platform.Event) {
 	t.forceSignalLocked(&info)
 	t.k.mu.Unlock()
 }
-
