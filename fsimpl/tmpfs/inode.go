@@ -2,6 +2,7 @@ package tmpfs
 
 import (
 	"context"
+	"github.com/palisade-sandbox/palisade/fsimpl/pipe"
 	"sort"
 	"strings"
 	"sync"
@@ -38,6 +39,8 @@ type inode struct {
 	data  Storage
 	// opens counts open descriptions of a regular file.
 	opens int
+	// fifo is the pipe of a FIFO inode, shared by all its opens.
+	fifo pipe.FIFO
 
 	// nlink is guarded by fs.mu (and read under mu too: written with
 	// both held).
@@ -167,7 +170,7 @@ func (i *inode) truncateLocked(size int64) error {
 }
 
 // Open implements vfs.Inode.Open.
-func (i *inode) Open(_ context.Context, vd vfs.VirtualDentry, opts vfs.OpenOptions) (vfs.FileDescriptionImpl, error) {
+func (i *inode) Open(ctx context.Context, vd vfs.VirtualDentry, opts vfs.OpenOptions) (vfs.FileDescriptionImpl, error) {
 	switch i.typ() {
 	case linux.S_IFREG:
 		i.mu.Lock()
@@ -178,9 +181,11 @@ func (i *inode) Open(_ context.Context, vd vfs.VirtualDentry, opts vfs.OpenOptio
 		return &dirFD{inode: i}, nil
 	case linux.S_IFLNK:
 		return nil, unix.ELOOP
+	case linux.S_IFIFO:
+		return i.fifo.Open(ctx, opts.Flags)
 	default:
-		// FIFOs need the pipe implementation and device nodes a device
-		// registry; neither exists yet.
+		// Device nodes need a device registry (mknod refuses them);
+		// sockets are opened with connect(2), not open(2).
 		return nil, unix.ENXIO
 	}
 }

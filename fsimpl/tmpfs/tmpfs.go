@@ -11,9 +11,8 @@
 // FALLOC_FL_PUNCH_HOLE) cost nothing and the filesystem's size limit is
 // counted in pages. The namespace (directory entries and link counts) is
 // guarded by one filesystem-wide lock; each inode's metadata and data by
-// its own. FIFOs, sockets and device nodes can be created and stat'ed, but
-// opening them fails with ENXIO until the pipe and device implementations
-// exist.
+// its own. FIFOs open as pipes (fsimpl/pipe, one per inode); sockets and device
+// nodes can be created and stat'ed, but opening them fails with ENXIO.
 package tmpfs
 
 import (

@@ -244,7 +244,17 @@ func NewFileDescription(impl FileDescriptionImpl, flags uint32, vd VirtualDentry
 		}
 	}
 	vd.IncRef()
+	if b, ok := impl.(DescriptionBinder); ok {
+		b.SetFileDescription(fd)
+	}
 	return fd
+}
+
+// DescriptionBinder is implemented by impls that need to know their
+// description (to follow its status flags, F_SETFL): NewFileDescription
+// tells them.
+type DescriptionBinder interface {
+	SetFileDescription(fd *FileDescription)
 }
 
 // IncRef takes a reference.
