@@ -58,7 +58,9 @@ type Task struct {
 	pending       pendingSignals
 	savedMask     linux.SignalSet
 	haveSavedMask bool
-	name          string
+	// sigWaiting is the set rt_sigtimedwait waits for (real_blocked).
+	sigWaiting linux.SignalSet
+	name       string
 
 	// signalCheck is set when the task may have a signal to act on; the
 	// task loop checks it before every return to the guest.

@@ -1,6 +1,7 @@
 package kernel
 
 import (
+	"errors"
 	"log/slog"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
@@ -192,10 +193,18 @@ func signalInfoFrom(sig linux.Signal, code int32, sender *Task) *linux.SignalInf
 	return info
 }
 
+// ErrSignalDropped is returned by SendSignal when the signal was not
+// queued: its action ignores it, or its target is exiting. Timers count
+// such a signal as an overrun.
+var ErrSignalDropped = errors.New("signal dropped: ignored, or the target is exiting")
+
 // SendSignal sends a thread-directed signal from the kernel.
 func (t *Task) SendSignal(info *linux.SignalInfo) error {
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
+	if t.k.droppedLocked(info, t.tg, t) {
+		return ErrSignalDropped
+	}
 	return t.k.sendSignalLocked(info, t.tg, t)
 }
 
@@ -203,7 +212,20 @@ func (t *Task) SendSignal(info *linux.SignalInfo) error {
 func (tg *ThreadGroup) SendSignal(info *linux.SignalInfo) error {
 	tg.k.mu.Lock()
 	defer tg.k.mu.Unlock()
+	if tg.k.droppedLocked(info, tg, nil) {
+		return ErrSignalDropped
+	}
 	return tg.k.sendSignalLocked(info, tg, nil)
+}
+
+// droppedLocked reports whether sendSignalLocked would drop info
+// without queueing it (SIGKILL and stop/continue effects aside).
+func (k *Kernel) droppedLocked(info *linux.SignalInfo, tg *ThreadGroup, t *Task) bool {
+	sig := linux.Signal(info.Signo)
+	if !sig.Valid() || sig == linux.SIGKILL {
+		return false
+	}
+	return tg.zombie || tg.exiting || k.ignoredLocked(tg, t, sig)
 }
 
 // isInit reports whether tg is the sandbox's PID 1.
@@ -280,21 +302,26 @@ func (k *Kernel) prepareSignalLocked(tg *ThreadGroup, sig linux.Signal) {
 // signals from its own namespace.
 func (k *Kernel) ignoredLocked(tg *ThreadGroup, t *Task, sig linux.Signal) bool {
 	act := tg.handlers.action(sig)
+	// A signal a task blocks or waits for in sigtimedwait stays
+	// pending, whatever its action, as Linux's sig_ignored checks
+	// blocked and real_blocked first.
+	if !unblockable.Has(sig) {
+		if t != nil && (t.sigMask | t.sigWaiting).Has(sig) {
+			return false
+		}
+		if t == nil {
+			for _, x := range tg.tasks {
+				if (x.sigMask | x.sigWaiting).Has(sig) {
+					return false
+				}
+			}
+		}
+	}
 	if tg.isInit() && act.Handler == linux.SIG_DFL {
 		return true
 	}
 	if unblockable.Has(sig) {
 		return false
-	}
-	if t != nil && t.sigMask.Has(sig) {
-		return false
-	}
-	if t == nil {
-		for _, x := range tg.tasks {
-			if x.sigMask.Has(sig) {
-				return false
-			}
-		}
 	}
 	switch act.Handler {
 	case linux.SIG_IGN:
@@ -310,7 +337,7 @@ func (k *Kernel) ignoredLocked(tg *ThreadGroup, t *Task, sig linux.Signal) bool 
 func (k *Kernel) wakeForSignalLocked(tg *ThreadGroup, t *Task, sig linux.Signal) {
 	if t != nil {
 		t.signalCheck.Store(true)
-		if !t.sigMask.Has(sig) {
+		if !t.sigMask.Has(sig) || t.sigWaiting.Has(sig) {
 			t.interruptForSignal()
 		}
 		return
@@ -318,7 +345,7 @@ func (k *Kernel) wakeForSignalLocked(tg *ThreadGroup, t *Task, sig linux.Signal)
 	var chosen *Task
 	for _, x := range tg.tasks {
 		x.signalCheck.Store(true)
-		if chosen == nil && !x.sigMask.Has(sig) {
+		if chosen == nil && (!x.sigMask.Has(sig) || x.sigWaiting.Has(sig)) {
 			chosen = x
 		}
 	}
@@ -373,6 +400,18 @@ func (t *Task) handleSignals() {
 		if sig == 0 {
 			k.mu.Unlock()
 			break
+		}
+		if info.Code == linux.SI_TIMER {
+			// The timer fills in the overrun count, or says the signal
+			// is stale (its timer was deleted or reset); it reads
+			// clocks, which take k.mu.
+			k.mu.Unlock()
+			deliver := t.tg.timers.TimerSignalDequeued(&info)
+			k.mu.Lock()
+			if !deliver {
+				k.mu.Unlock()
+				continue
+			}
 		}
 		act := t.tg.handlers.action(sig)
 		if act.Handler == linux.SIG_IGN {
@@ -709,53 +748,78 @@ func (t *Task) Sigreturn() linux.Errno {
 }
 
 // SigWait waits until one of set is pending for the task and takes it
-// (rt_sigtimedwait): it returns the signal's info, or false when
-// interrupted or timed out (done closed).
+// (rt_sigtimedwait): it returns the signal's info, EAGAIN when done
+// closes first, or EINTR when another signal interrupts the wait. While
+// it waits, the set counts as blocked for the "is it ignored" test (it is
+// queued whatever its action) but wakes the task, like Linux's
+// real_blocked.
 func (t *Task) SigWait(set linux.SignalSet, done <-chan struct{}) (linux.SignalInfo, linux.Errno) {
 	set &^= unblockable
 	k := t.k
-	for {
+	take := func() (linux.SignalInfo, bool) {
+		for {
+			k.mu.Lock()
+			var info linux.SignalInfo
+			if sig := t.pending.pick(^set); sig != 0 {
+				info = t.pending.take(sig)
+			} else if sig := t.tg.pending.pick(^set); sig != 0 {
+				info = t.tg.pending.take(sig)
+			} else {
+				k.mu.Unlock()
+				return linux.SignalInfo{}, false
+			}
+			k.mu.Unlock()
+			if info.Code != linux.SI_TIMER || t.tg.timers.TimerSignalDequeued(&info) {
+				return info, true
+			}
+		}
+	}
+	if info, ok := take(); ok {
+		return info, 0
+	}
+	k.mu.Lock()
+	t.sigWaiting = set
+	k.mu.Unlock()
+	defer func() {
 		k.mu.Lock()
-		if sig := t.pending.pick(^set); sig != 0 {
-			info := t.pending.take(sig)
-			k.mu.Unlock()
-			return info, 0
-		}
-		if sig := t.tg.pending.pick(^set); sig != 0 {
-			info := t.tg.pending.take(sig)
-			k.mu.Unlock()
-			return info, 0
-		}
-		// While waiting, the set is unblocked so that senders pick
-		// and wake this task.
-		saved := t.sigMask
-		t.sigMask &^= set
+		t.sigWaiting = 0
 		k.mu.Unlock()
+	}()
+	for {
 		ch := t.Interrupted()
-		var errno linux.Errno
+		if info, ok := take(); ok {
+			return info, 0
+		}
 		select {
 		case <-ch:
+			if info, ok := take(); ok {
+				return info, 0
+			}
+			if t.interruptedForOther(set) {
+				return linux.SignalInfo{}, unix.EINTR
+			}
+			// A stale timer signal woke us: wait again once the
+			// channel is re-armed.
+			t.rearmInterrupt()
 		case <-done:
-			errno = unix.EAGAIN
+			if info, ok := take(); ok {
+				return info, 0
+			}
+			return linux.SignalInfo{}, unix.EAGAIN
 		}
-		k.mu.Lock()
-		t.sigMask = saved
-		if sig := t.pending.pick(^set); sig != 0 {
-			info := t.pending.take(sig)
-			k.mu.Unlock()
-			return info, 0
-		}
-		if sig := t.tg.pending.pick(^set); sig != 0 {
-			info := t.tg.pending.take(sig)
-			k.mu.Unlock()
-			return info, 0
-		}
-		k.mu.Unlock()
-		if errno != 0 {
-			return linux.SignalInfo{}, errno
-		}
-		return linux.SignalInfo{}, unix.EINTR
 	}
+}
+
+// interruptedForOther reports whether something other than a signal in
+// set wants the task: a deliverable signal, a stop or a kill.
+func (t *Task) interruptedForOther(set linux.SignalSet) bool {
+	if t.killed.Load() {
+		return true
+	}
+	k := t.k
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return t.pending.pick(t.sigMask) != 0 || t.tg.pending.pick(t.sigMask) != 0 || t.tg.stopped
 }
 
 // SendHostSignal delivers a signal that came from outside the sandbox

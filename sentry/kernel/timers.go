@@ -91,11 +91,23 @@ func (k *Kernel) RealtimeClock() Clock { return wallClock{now: k.RealtimeNanos} 
 // never suspends).
 func (k *Kernel) MonotonicClock() Clock { return wallClock{now: k.MonotonicNanos} }
 
-// CPUClock returns the group's CPU clock (CLOCK_PROCESS_CPUTIME_ID).
+// CPUClock returns the group's CPU clock (CLOCK_PROCESS_CPUTIME_ID): user
+// and system time.
 func (tg *ThreadGroup) CPUClock() Clock { return cpuClock{now: tg.CPUNanos, done: tg.Done()} }
+
+// UserCPUClock returns the group's user CPU time (ITIMER_VIRTUAL, and the
+// CPUCLOCK_VIRT clocks).
+func (tg *ThreadGroup) UserCPUClock() Clock {
+	return cpuClock{now: func() int64 { u, _ := tg.CPUTimes(); return u }, done: tg.Done()}
+}
 
 // CPUClock returns the task's CPU clock (CLOCK_THREAD_CPUTIME_ID).
 func (t *Task) CPUClock() Clock { return cpuClock{now: t.CPUNanos} }
+
+// UserCPUClock returns the task's user CPU time.
+func (t *Task) UserCPUClock() Clock {
+	return cpuClock{now: func() int64 { u, _ := t.CPUTimes(); return u }}
+}
 
 // clockWait is one pending AfterFunc.
 type clockWait struct {
@@ -525,9 +537,8 @@ type timerEnv struct {
 // newTimerSet returns tg's timers, all disarmed.
 func newTimerSet(tg *ThreadGroup) *TimerSet {
 	k := tg.k
-	cpu := tg.CPUClock()
 	return newTimerSetWith(timerEnv{
-		itimerClocks: [3]Clock{k.MonotonicClock(), cpu, cpu},
+		itimerClocks: [3]Clock{k.MonotonicClock(), tg.UserCPUClock(), tg.CPUClock()},
 		send: func(info *linux.SignalInfo, tid int32) error {
 			if tid == 0 {
 				return tg.SendSignal(info)

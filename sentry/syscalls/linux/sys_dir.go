@@ -19,7 +19,21 @@ func Getdents64(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Err
 	if errno := checkBuffer(t, addr, uint64(size)); errno != 0 {
 		return 0, errno
 	}
-	buf, err := f.Getdents64(t.Ctx(), int(min(size, 1<<20)))
+	// Entries are produced only for the writable part of the buffer,
+	// so an entry that would fault stays unread for the next call, as
+	// Linux's filldir stops at a failed copy.
+	want := int64(min(size, 1<<20))
+	avail := want
+	if want > 0 {
+		avail = t.MemoryManager().SingleIOSequence(addr, uint64(want)).WritablePrefix()
+		if avail == 0 {
+			return 0, unix.EFAULT
+		}
+	}
+	buf, err := f.Getdents64(t.Ctx(), int(avail))
+	if err == unix.EINVAL && avail < want {
+		return 0, unix.EFAULT
+	}
 	if err != nil {
 		return 0, errnoOf(err)
 	}

@@ -28,6 +28,13 @@ func iovecsArg(t *kernel.Task, addr uintptr, cnt int32) (mm.IOSequence, linux.Er
 	if err != nil {
 		return mm.IOSequence{}, errnoOf(err)
 	}
+	// import_iovec: every range must lie in the user half of the address
+	// space before any data moves (mapping is checked by the copy).
+	for _, iov := range iovs {
+		if end := iov.Base + iov.Len; end < iov.Base || end > uint64(m.MaxAddress()) {
+			return mm.IOSequence{}, unix.EFAULT
+		}
+	}
 	seq, err := m.IOVecsIOSequence(iovs)
 	if err != nil {
 		return mm.IOSequence{}, errnoOf(err)
@@ -174,4 +181,55 @@ func Lseek(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 		return 0, errnoOf(err)
 	}
 	return uintptr(n), 0
+}
+
+// preadv2/pwritev2 flags (include/uapi/linux/fs.h).
+const (
+	rwfHipri    = 0x1
+	rwfDsync    = 0x2
+	rwfSync     = 0x4
+	rwfNowait   = 0x8
+	rwfAppend   = 0x10
+	rwfNoappend = 0x20
+)
+
+// rwv2 is the body of preadv2 and pwritev2: an offset of -1 means the
+// file offset, as readv/writev. RWF_HIPRI, DSYNC, SYNC and NOWAIT are
+// accepted (the Sentry has no page cache to bypass or flush, and a
+// transfer it can do at once does not block); RWF_APPEND and
+// RWF_NOAPPEND are EOPNOTSUPP.
+func rwv2(t *kernel.Task, args *arch.SyscallArguments, io func(*kernel.Task, int32, mm.IOSequence, int64) (uintptr, linux.Errno)) (uintptr, linux.Errno) {
+	fd, addr, cnt, off, flags := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64(), args[5].Int()
+	if flags&^(rwfHipri|rwfDsync|rwfSync|rwfNowait|rwfAppend|rwfNoappend) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	if off < -1 {
+		return 0, unix.EINVAL
+	}
+	seq, errno := iovecsArg(t, addr, cnt)
+	if errno != 0 {
+		return 0, errno
+	}
+	if flags&(rwfAppend|rwfNoappend) != 0 {
+		return 0, unix.EOPNOTSUPP
+	}
+	return io(t, fd, seq, off)
+}
+
+// Preadv2 implements preadv2(2).
+func Preadv2(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return rwv2(t, args, readFile)
+}
+
+// Pwritev2 implements pwritev2(2).
+func Pwritev2(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return rwv2(t, args, writeFile)
+}
+
+func init() { registrars = append(registrars, registerRWV2) }
+
+func registerRWV2(b *tableBuilder) {
+	const note = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC and RWF_NOWAIT accepted; RWF_APPEND and RWF_NOAPPEND are EOPNOTSUPP"
+	b.partial(linux.SYS_PREADV2, Preadv2, note)
+	b.partial(linux.SYS_PWRITEV2, Pwritev2, note)
 }
