@@ -30,6 +30,7 @@ package epoll
 
 import (
 	"context"
+	"github.com/palisade-sandbox/palisade/fsimpl/anon"
 	"sync"
 	"time"
 
@@ -133,7 +134,7 @@ func New(v *vfs.VirtualFilesystem, creds *vfs.Credentials, flags uint32) (*vfs.F
 	if flags&^uint32(EPOLL_CLOEXEC) != 0 {
 		return nil, unix.EINVAL
 	}
-	vd := newAnonVD(v, creds, "[eventpoll]")
+	vd := anon.NewVD(v, creds, "[eventpoll]")
 	defer vd.DecRef()
 	ep := &EventPoll{items: make(map[key]*item)}
 	return vfs.NewFileDescription(ep, linux.O_RDWR, vd, vfs.FileDescriptionOptions{Stream: true}), nil

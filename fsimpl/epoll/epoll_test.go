@@ -2,6 +2,7 @@ package epoll
 
 import (
 	"context"
+	"github.com/palisade-sandbox/palisade/fsimpl/anon"
 	"testing"
 	"time"
 
@@ -155,7 +156,7 @@ func TestDeleteAndErrors(t *testing.T) {
 		t.Fatalf("deleted item reported %v", evs)
 	}
 	// A file that cannot block is not Waitable: EPERM.
-	vd := newAnonVD(v, creds, "plain")
+	vd := anon.NewVD(v, creds, "plain")
 	plain := vfs.NewFileDescription(&vfs.FileDescriptionDefaultImpl{}, 0, vd, vfs.FileDescriptionOptions{})
 	vd.DecRef()
 	defer plain.DecRef(ctx)

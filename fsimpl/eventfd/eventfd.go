@@ -13,6 +13,7 @@ package eventfd
 import (
 	"context"
 	"encoding/binary"
+	"github.com/palisade-sandbox/palisade/fsimpl/anon"
 	"math"
 	"sync"
 
@@ -53,7 +54,7 @@ func New(v *vfs.VirtualFilesystem, creds *vfs.Credentials, initval uint64, flags
 	if flags&^uint32(EFD_SEMAPHORE|EFD_CLOEXEC|EFD_NONBLOCK) != 0 {
 		return nil, unix.EINVAL
 	}
-	vd := newAnonVD(v, creds, "[eventfd]")
+	vd := anon.NewVD(v, creds, "[eventfd]")
 	defer vd.DecRef()
 	e := &EventFD{count: initval, semaphore: flags&EFD_SEMAPHORE != 0}
 	fd := vfs.NewFileDescription(e, linux.O_RDWR|flags&EFD_NONBLOCK, vd, vfs.FileDescriptionOptions{Stream: true})

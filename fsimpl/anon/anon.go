@@ -1,4 +1,8 @@
-package epoll
+// Package anon provides anonymous files: descriptions with no name in any
+// filesystem (eventfd, epoll, signalfd, timerfd), which /proc/[pid]/fd shows
+// as "anon_inode:NAME". The VFS has no anonymous dentries, so each such
+// file is the root of a one-file filesystem.
+package anon
 
 import (
 	"context"
@@ -17,11 +21,11 @@ const anonInodeMagic = 0x09041934
 // nextIno numbers anonymous inodes.
 var nextIno atomic.Uint64
 
-// newAnonVD returns a dentry for an anonymous file called name (what
+// NewVD returns a dentry for an anonymous file called name (what
 // /proc/[pid]/fd shows as "anon_inode:name"). The VFS has no anonymous
 // dentries, so each file is the root of a one-file filesystem. The
 // caller drops the returned reference.
-func newAnonVD(v *vfs.VirtualFilesystem, creds *vfs.Credentials, name string) vfs.VirtualDentry {
+func NewVD(v *vfs.VirtualFilesystem, creds *vfs.Credentials, name string) vfs.VirtualDentry {
 	in := &anonInode{ino: nextIno.Add(1), name: name, uid: creds.FSUID, gid: creds.FSGID}
 	ns := v.NewMountNamespace(v.NewFilesystem(&anonFS{root: in}), vfs.MountFlags{NoExec: true, NoSuid: true, NoDev: true})
 	return ns.Root()
