@@ -6,6 +6,7 @@ import (
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 	"golang.org/x/sys/unix"
 )
 
@@ -261,6 +262,7 @@ func (k *Kernel) sendSignalLocked(info *linux.SignalInfo, tg *ThreadGroup, t *Ta
 		return unix.EAGAIN
 	}
 	k.wakeForSignalLocked(tg, t, sig)
+	tg.signalQueue.Notify(waiter.EventIn)
 	return nil
 }
 

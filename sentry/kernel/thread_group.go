@@ -6,6 +6,7 @@ import (
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/vfs"
+	"github.com/palisade-sandbox/palisade/sentry/waiter"
 )
 
 // ExitStatus is how a thread group ended: with an exit code, or killed by
@@ -63,6 +64,10 @@ type ThreadGroup struct {
 
 	// timers are the group's interval and POSIX timers.
 	timers *TimerSet
+
+	// signalQueue wakes signalfd readers and pollers when a signal is
+	// queued for the group or one of its tasks (it has its own lock).
+	signalQueue waiter.Queue
 
 	// The fields below are guarded by k.mu.
 
