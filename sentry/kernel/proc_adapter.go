@@ -390,7 +390,7 @@ func (p procProcess) Limits() [linux.RLIM_NLIMITS]linux.RLimit64 {
 	var out [linux.RLIM_NLIMITS]linux.RLimit64
 	for r := range out {
 		if l, err := p.tg.limits.Get(r); err == nil {
-			out[r] = linux.RLimit64{Cur: l.Cur, Max: l.Max}
+			out[r] = linux.RLimit64(l)
 		}
 	}
 	return out

@@ -21,32 +21,31 @@ func (t *Task) lookupGroupLocked(pid int32) *ThreadGroup {
 	return tg
 }
 
-// GetProcessGroupID implements getpgid(2).
-func (t *Task) GetProcessGroupID(pid int32) (int32, linux.Errno) {
+// groupIDs returns the process group and session of process pid (0: the
+// caller's), ESRCH if there is none.
+func (t *Task) groupIDs(pid int32) (pgid, sid int32, errno linux.Errno) {
 	if pid < 0 {
-		return 0, unix.ESRCH
+		return 0, 0, unix.ESRCH
 	}
 	t.k.mu.Lock()
 	defer t.k.mu.Unlock()
 	tg := t.lookupGroupLocked(pid)
 	if tg == nil {
-		return 0, unix.ESRCH
+		return 0, 0, unix.ESRCH
 	}
-	return tg.pgid, 0
+	return tg.pgid, tg.sid, 0
+}
+
+// GetProcessGroupID implements getpgid(2).
+func (t *Task) GetProcessGroupID(pid int32) (int32, linux.Errno) {
+	pgid, _, errno := t.groupIDs(pid)
+	return pgid, errno
 }
 
 // GetSessionID implements getsid(2).
 func (t *Task) GetSessionID(pid int32) (int32, linux.Errno) {
-	if pid < 0 {
-		return 0, unix.ESRCH
-	}
-	t.k.mu.Lock()
-	defer t.k.mu.Unlock()
-	tg := t.lookupGroupLocked(pid)
-	if tg == nil {
-		return 0, unix.ESRCH
-	}
-	return tg.sid, 0
+	_, sid, errno := t.groupIDs(pid)
+	return sid, errno
 }
 
 // SetProcessGroupID implements setpgid(2).
@@ -120,15 +119,13 @@ func (t *Task) mayKillLocked(tg *ThreadGroup, sig linux.Signal) bool {
 	if sig == linux.SIGCONT && tg.sid == t.tg.sid {
 		return true
 	}
-	for _, x := range tg.tasks {
-		tc := x.Credentials()
-		if c.EffectiveUID == tc.RealUID || c.EffectiveUID == tc.SavedUID ||
-			c.RealUID == tc.RealUID || c.RealUID == tc.SavedUID {
-			return true
-		}
-		break
+	// The target's credentials are its leader's (any live task's).
+	if len(tg.tasks) == 0 {
+		return true
 	}
-	return len(tg.tasks) == 0
+	tc := tg.tasks[0].Credentials()
+	return c.EffectiveUID == tc.RealUID || c.EffectiveUID == tc.SavedUID ||
+		c.RealUID == tc.RealUID || c.RealUID == tc.SavedUID
 }
 
 // Kill implements kill(2) with info as the signal to send.

@@ -758,24 +758,7 @@ func (t *Task) Sigreturn() linux.Errno {
 func (t *Task) SigWait(set linux.SignalSet, done <-chan struct{}) (linux.SignalInfo, linux.Errno) {
 	set &^= unblockable
 	k := t.k
-	take := func() (linux.SignalInfo, bool) {
-		for {
-			k.mu.Lock()
-			var info linux.SignalInfo
-			if sig := t.pending.pick(^set); sig != 0 {
-				info = t.pending.take(sig)
-			} else if sig := t.tg.pending.pick(^set); sig != 0 {
-				info = t.tg.pending.take(sig)
-			} else {
-				k.mu.Unlock()
-				return linux.SignalInfo{}, false
-			}
-			k.mu.Unlock()
-			if info.Code != linux.SI_TIMER || t.tg.timers.TimerSignalDequeued(&info) {
-				return info, true
-			}
-		}
-	}
+	take := func() (linux.SignalInfo, bool) { return t.DequeueSignalIn(set) }
 	if info, ok := take(); ok {
 		return info, 0
 	}
