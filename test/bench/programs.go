@@ -90,15 +90,6 @@ func printPair(p pair, target string) {
 	fmt.Printf("  ratio runsc/native: %.2fx%s\n", float64(p.sandbox)/float64(p.native), target)
 }
 
-// forkGate returns "" if fork and exec work in the sandbox, else the
-// reason they do not.
-func forkGate(runsc string) string {
-	if ok, detail := testutil.ForkWorks(runsc); !ok {
-		return "fork/exec not supported yet: " + detail
-	}
-	return ""
-}
-
 // benchStartup times runsc do /bin/true against /bin/true.
 func benchStartup(runsc, dir string) error {
 	n := 2 * *reps
@@ -116,10 +107,6 @@ func benchStartup(runsc, dir string) error {
 func benchForkExec(runsc, dir string) error {
 	argv := []string{"/bin/sh", "-c", "for i in $(seq 200); do /bin/true; done"}
 	fmt.Printf("fork+exec: sh -c 'for i in $(seq 200); do /bin/true; done' (fastest of %d runs)\n", *reps)
-	if why := forkGate(runsc); why != "" {
-		fmt.Printf("  skipped: %s\n", why)
-		return nil
-	}
 	p, err := measurePair(runsc, dir, *reps, argv)
 	if err != nil {
 		return err
@@ -230,10 +217,6 @@ func benchGcc(runsc, dir string) error {
 	fmt.Printf("gcc -O2 -c of a generated 2,000-line C file (fastest of %d runs)\n", *reps)
 	if _, ok := testutil.LookPath("gcc"); !ok {
 		fmt.Println("  skipped: gcc not installed")
-		return nil
-	}
-	if why := forkGate(runsc); why != "" {
-		fmt.Printf("  skipped: %s\n", why)
 		return nil
 	}
 	src := filepath.Join(dir, "gen.c")

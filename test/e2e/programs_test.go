@@ -3,15 +3,10 @@ package e2e
 // Real programs that start other programs: shells, coreutils pipelines,
 // tar, python, gcc, git, make, job control and a fork bomb. Each command
 // runs natively first, in an empty directory, to get the expected output;
-// then under `runsc do`, in another empty host directory, where it must
-// print the same and exit the same, and where its writes must stay in the
-// sandbox's tmpfs layer (the host directory stays empty).
-//
-// Most of these need fork, execve and wait in the Sentry. Until those
-// land, such tests first run testutil.ForkProbe and skip when it fails;
-// PALISADE_E2E_NOGATE=1 runs them regardless:
-//
-//	PALISADE_E2E_NOGATE=1 go test ./test/e2e/ -run TestProgram -v
+// then under `runsc do` and as an OCI bundle under `runsc run`, each in
+// another empty host directory, where it must print the same and exit the
+// same, and where its writes must stay in the sandbox's tmpfs layer (the
+// host directory stays empty).
 //
 // Every command has a hard deadline (the process group is killed and the
 // test fails), and every test checks that no runsc process (Sentry, Gofer
@@ -19,6 +14,7 @@ package e2e
 
 import (
 	"fmt"
+	"github.com/opencontainers/runtime-spec/specs-go"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +41,6 @@ const programTimeout = 3 * time.Minute
 type program struct {
 	argv     []string
 	needs    []string // programs that must be installed, else skip
-	fork     bool     // needs fork/execve/wait: gated on testutil.ForkProbe
 	wantExit int      // the native exit status (checked, to catch a broken host)
 	// wantOut, if set, is what native stdout must contain: it shows the
 	// host ran the command as meant, so that equal output is meaningful.
@@ -53,24 +48,31 @@ type program struct {
 	// sameStderr compares stderr too.
 	sameStderr bool
 	// fixSandbox, if set, rewrites the expected (native) stdout for a
-	// documented difference of the sandbox (a feature known missing that
-	// is not fork; the test fails once the feature lands, to be updated).
+	// documented difference of the sandbox (a feature known missing; the
+	// test fails once the feature lands, to be updated).
 	fixSandbox func(native string) string
 }
 
 // runProgram runs p natively and under runsc do, each in its own empty
 // directory, checks the native run against p's expectations and returns
 // both results.
-func runProgram(t *testing.T, p program) (native, sandboxed testutil.Result) {
+// sandboxRun is one sandboxed run of a program: how it was run ("runsc
+// do" or "runsc run") and what it did.
+type sandboxRun struct {
+	how string
+	res testutil.Result
+}
+
+// runProgram runs p natively, then under runsc do and as an OCI bundle
+// under runsc run (the host's / as the bundle's root, with the sandbox's
+// /proc), each in an empty directory of its own that must stay empty.
+func runProgram(t *testing.T, p program) (native testutil.Result, runs []sandboxRun) {
 	t.Helper()
 	testutil.RequireRoot(t)
 	runsc := testutil.Runsc(t)
 	testutil.NoLeftovers(t, runsc)
 	testutil.RequirePrograms(t, p.needs...)
-	if p.fork {
-		testutil.RequireFork(t, runsc)
-	}
-	nativeDir, sandboxDir := t.TempDir(), t.TempDir()
+	nativeDir, doDir, runDir := t.TempDir(), t.TempDir(), t.TempDir()
 	native = testutil.RunIn(t, nativeDir, programTimeout, "", programEnv, p.argv...)
 	if native.ExitCode != p.wantExit {
 		t.Fatalf("native %s: exit %d, want %d\nstdout:\n%s\nstderr:\n%s", short(p.argv), native.ExitCode, p.wantExit, native.Stdout, native.Stderr)
@@ -80,27 +82,51 @@ func runProgram(t *testing.T, p program) (native, sandboxed testutil.Result) {
 			t.Fatalf("native %s: stdout lacks %q:\n%s", short(p.argv), w, native.Stdout)
 		}
 	}
-	sandboxed = testutil.RunIn(t, sandboxDir, programTimeout, "", programEnv, append([]string{runsc, "do"}, p.argv...)...)
-	if names := testutil.DirEntries(t, sandboxDir); len(names) != 0 {
-		t.Errorf("the sandbox's writes reached the host directory %s: %v", sandboxDir, names)
+	do := testutil.RunIn(t, doDir, programTimeout, "", programEnv, append([]string{runsc, "do"}, p.argv...)...)
+	runs = append(runs, sandboxRun{"runsc do", do})
+
+	spec := &specs.Spec{
+		Version: "1.0.2",
+		Process: &specs.Process{Args: p.argv, Env: programEnv, Cwd: runDir},
+		Root:    &specs.Root{Path: "/"},
+		Mounts:  []specs.Mount{{Destination: "/proc", Type: "proc", Source: "proc"}},
 	}
-	return native, sandboxed
+	bundle := newBundle(t, spec)
+	state := t.TempDir()
+	id := "prog-" + strings.NewReplacer("/", "_", " ", "_").Replace(strings.ToLower(t.Name()))
+	if len(id) > 100 {
+		id = id[:100]
+	}
+	run := testutil.RunIn(t, runDir, programTimeout, "", programEnv, runsc, "--root="+state, "run", "--bundle="+bundle, id)
+	runs = append(runs, sandboxRun{"runsc run", run})
+	for _, dir := range []string{doDir, runDir} {
+		if names := testutil.DirEntries(t, dir); len(names) != 0 {
+			t.Errorf("the sandbox's writes reached the host directory %s: %v", dir, names)
+		}
+	}
+	if left, _ := os.ReadDir(state); len(left) != 0 {
+		t.Errorf("runsc run left state behind: %v", left)
+	}
+	return native, runs
 }
 
-// compareProgram runs p and fails unless the sandbox printed and exited
-// as native Linux did.
+// compareProgram runs p and fails unless each sandboxed run printed and
+// exited as native Linux did.
 func compareProgram(t *testing.T, p program) {
 	t.Helper()
-	native, res := runProgram(t, p)
+	native, runs := runProgram(t, p)
 	want := native.Stdout
 	if p.fixSandbox != nil {
 		want = p.fixSandbox(want)
 	}
-	if res.ExitCode != native.ExitCode || res.Stdout != want {
-		t.Fatalf("runsc do %s: exit %d (native %d), stderr %q\nstdout:\n%s\nwant (native):\n%s", short(p.argv), res.ExitCode, native.ExitCode, res.Stderr, res.Stdout, want)
-	}
-	if p.sameStderr && res.Stderr != native.Stderr {
-		t.Fatalf("runsc do %s: stderr %q, native %q", short(p.argv), res.Stderr, native.Stderr)
+	for _, r := range runs {
+		res := r.res
+		if res.ExitCode != native.ExitCode || res.Stdout != want {
+			t.Fatalf("%s %s: exit %d (native %d), stderr %q\nstdout:\n%s\nwant (native):\n%s", r.how, short(p.argv), res.ExitCode, native.ExitCode, res.Stderr, res.Stdout, want)
+		}
+		if p.sameStderr && res.Stderr != native.Stderr {
+			t.Fatalf("%s %s: stderr %q, native %q", r.how, short(p.argv), res.Stderr, native.Stderr)
+		}
 	}
 }
 
@@ -161,7 +187,6 @@ func TestProgramBash(t *testing.T) {
 	compareProgram(t, program{
 		argv:       []string{"/bin/bash", "-c", bashScript},
 		needs:      []string{"bash", "sort", "uniq", "sed", "seq", "tail", "tr", "wc"},
-		fork:       true,
 		wantExit:   5,
 		wantOut:    []string{"      2 apple\n", "to-stderr\nto-stdout\n", "here 42 nested deep\n", "literal $x\n", "5050\n", "trapped exit\n"},
 		sameStderr: true,
@@ -172,24 +197,27 @@ func TestProgramBash(t *testing.T) {
 // /proc and /sys are the sandbox's own, as is any directory the host
 // mounts something on; every other line must equal the host's.
 func TestProgramLsRoot(t *testing.T) {
-	native, res := runProgram(t, program{
+	native, runs := runProgram(t, program{
 		argv:    []string{"/bin/ls", "-la", "--time-style=+%F", "/"},
 		wantOut: []string{" etc\n", " usr\n"},
 	})
-	if res.ExitCode != 0 || res.Stderr != "" {
-		t.Fatalf("runsc do ls -la /: exit %d, stderr %q", res.ExitCode, res.Stderr)
-	}
 	own := map[string]bool{".": true, "..": true, "dev": true, "proc": true, "sys": true}
 	for _, m := range hostTopMounts(t) {
 		own[m] = true
 	}
-	nl, sl := lsLines(native.Stdout), lsLines(res.Stdout)
-	if strings.Join(nl.names, " ") != strings.Join(sl.names, " ") {
-		t.Fatalf("ls -la / names differ\nsandbox: %v\nnative:  %v", sl.names, nl.names)
-	}
-	for _, name := range nl.names {
-		if !own[name] && nl.lines[name] != sl.lines[name] {
-			t.Errorf("ls -la / line for %s:\nsandbox: %s\nnative:  %s", name, sl.lines[name], nl.lines[name])
+	for _, r := range runs {
+		res := r.res
+		if res.ExitCode != 0 || res.Stderr != "" {
+			t.Fatalf("%s ls -la /: exit %d, stderr %q", r.how, res.ExitCode, res.Stderr)
+		}
+		nl, sl := lsLines(native.Stdout), lsLines(res.Stdout)
+		if strings.Join(nl.names, " ") != strings.Join(sl.names, " ") {
+			t.Fatalf("%s ls -la / names differ\nsandbox: %v\nnative:  %v", r.how, sl.names, nl.names)
+		}
+		for _, name := range nl.names {
+			if !own[name] && nl.lines[name] != sl.lines[name] {
+				t.Errorf("%s ls -la / line for %s:\nsandbox: %s\nnative:  %s", r.how, name, sl.lines[name], nl.lines[name])
+			}
 		}
 	}
 }
@@ -265,7 +293,6 @@ rm -r moved
 ls -A
 `},
 		needs:   []string{"mkdir", "seq", "ln", "cp", "mv", "rm", "rmdir", "find", "sort", "cat", "readlink", "wc", "ls"},
-		fork:    true,
 		wantOut: []string{"./moved/numbers\n", "hello\nhello\na/b/f1\n5000\ncopy-gone\narchive\nsrc\n"},
 	})
 }
@@ -282,7 +309,6 @@ wc gen
 wc -c < gen
 `},
 		needs:   []string{"seq", "awk", "sort", "uniq", "head", "wc"},
-		fork:    true,
 		wantOut: []string{"1000\n999\n999\n999\n"},
 	})
 }
@@ -303,7 +329,6 @@ echo --; find t -mindepth 2 -type f | wc -l
 echo --; find /etc -maxdepth 1 -name os-release
 `},
 		needs:   []string{"mkdir", "touch", "find", "sort", "xargs", "basename", "wc"},
-		fork:    true,
 		wantOut: []string{"found t/z/c.h\n", "t/z/big\n", "/etc/os-release\n"},
 	})
 }
@@ -330,7 +355,6 @@ tar tzf data.tgz | sort
 gzip -t data.tgz && echo gzip-ok
 `},
 		needs:   []string{"tar", "gzip", "sha256sum", "find", "sort", "xargs", "cmp", "head", "seq", "readlink"},
-		fork:    true,
 		wantOut: []string{"same\n", "  ./numbers\n", "gzip-ok\n"},
 	})
 }
@@ -369,16 +393,13 @@ mkdir d; echo needle > d/a.txt; echo hay > d/b.txt; echo needle > d/c.log
 grep -rl --include='*.txt' needle d
 `},
 		needs:   []string{"grep", "sed", "awk", "sort", "uniq", "cat", "mkdir"},
-		fork:    true,
 		wantOut: []string{"1:alpha 1\n", "no zeta: 1\n", "BETA 2\n", "15 5\n", "root 0 /root\n", "d/a.txt\n"},
 	})
 }
 
-// pythonCases are python3 -c programs; fork says which need fork, clone
-// or signals.
+// pythonCases are python3 -c programs and what they print.
 var pythonCases = []struct {
 	name, src string
-	fork      bool
 	want      string // native stdout must contain this
 	fix       func(string) string
 }{
@@ -419,7 +440,7 @@ with tempfile.TemporaryFile() as f:
     except OSError as e:
         print("shared", e.strerror)`,
 		want: "shared b'WXYZ'\n"},
-	{name: "threading", fork: true, src: `import threading
+	{name: "threading", src: `import threading
 lock = threading.Lock()
 total = [0]
 names = set()
@@ -433,7 +454,7 @@ for t in ts:
 for t in ts:
     t.join()
 print(total[0], len(names), threading.active_count())`, want: "4950 100 1\n"},
-	{name: "subprocess", fork: true, src: `import subprocess, sys
+	{name: "subprocess", src: `import subprocess, sys
 r = subprocess.run(["echo", "hi", "there"], capture_output=True, text=True)
 print(repr(r.stdout), r.returncode)
 r = subprocess.run(["sh", "-c", "echo err >&2; exit 4"], capture_output=True, text=True)
@@ -441,7 +462,7 @@ print(repr(r.stderr), r.returncode)
 r = subprocess.run([sys.executable, "-c", "print(input()[::-1])"], input="olleh\n", capture_output=True, text=True)
 print(r.stdout.strip())
 print(subprocess.check_output("seq 3 | wc -l", shell=True).decode().strip())`, want: "'hi there\\n' 0\n'err\\n' 4\nhello\n3\n"},
-	{name: "multiprocessing", fork: true, src: `import multiprocessing, os
+	{name: "multiprocessing", src: `import multiprocessing, os
 def square(x):
     return x * x, os.getpid() != parent
 parent = os.getpid()
@@ -449,7 +470,7 @@ if __name__ == "__main__":
     with multiprocessing.Pool(4) as pool:
         out = pool.map(square, range(100))
     print(sum(v for v, _ in out), all(child for _, child in out))`, want: "328350 True\n"},
-	{name: "signal_alarm", fork: true, src: `import signal, time
+	{name: "signal_alarm", src: `import signal, time
 fired = []
 def handler(signum, frame):
     fired.append(signum)
@@ -473,7 +494,6 @@ func TestProgramPython(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			compareProgram(t, program{
 				argv:       []string{python, "-c", c.src},
-				fork:       c.fork,
 				wantOut:    []string{c.want},
 				sameStderr: true,
 				fixSandbox: c.fix,
@@ -501,7 +521,6 @@ gcc -O2 -Wall -static -o hello-static hello.c
 ls
 `},
 		needs:   []string{"gcc"},
-		fork:    true,
 		wantOut: []string{"hello from gcc, argc=3, last=two\nstatus 3\n", "a.out\nhello-static\nhello.c\n"},
 	})
 }
@@ -529,7 +548,6 @@ g cat-file -p HEAD^{tree}
 g show --stat --format=%s HEAD~1
 `},
 		needs:   []string{"git"},
-		fork:    true,
 		wantOut: []string{" M f\n", "Palisade <test@palisade.invalid> second\n", "2\n"},
 	})
 }
@@ -553,7 +571,6 @@ make -j2 all | sort
 make -q out.txt && echo up-to-date
 `},
 		needs:   []string{"make"},
-		fork:    true,
 		wantOut: []string{"built 3 parts\n", "part a\npart b\npart c\n", "is up to date", "up-to-date\n"},
 	})
 }
@@ -568,7 +585,6 @@ func TestProgramKillBackgroundJob(t *testing.T) {
 		compareProgram(t, program{
 			argv:    []string{"/bin/sh", "-c", `sleep 1000 & kill $!; wait $!; echo "wait=$?"`},
 			needs:   []string{"sleep"},
-			fork:    true,
 			wantOut: []string{"wait=143\n"},
 		})
 	})
@@ -576,7 +592,6 @@ func TestProgramKillBackgroundJob(t *testing.T) {
 		compareProgram(t, program{
 			argv:    []string{"/bin/bash", "-c", `sleep 1000 & kill %1; wait; echo "wait=$?"; wait %1; echo "again=$?"`},
 			needs:   []string{"bash", "sleep"},
-			fork:    true,
 			wantOut: []string{"wait=0\nagain=127\n"},
 		})
 	})
@@ -589,16 +604,17 @@ func TestProgramForkBomb(t *testing.T) {
 	src := filepath.Join(testutil.RepoRoot(t), "test", "e2e", "testdata", "forkbomb.c")
 	prog := testutil.CompileC(t, t.TempDir(), "forkbomb", src, "-O2", "-static")
 	const want = "fork failed: Resource temporarily unavailable\nreaped: yes\nfork after cleanup: exit 7\n"
-	native, res := runProgram(t, program{
+	native, runs := runProgram(t, program{
 		argv:    []string{prog},
-		fork:    true,
 		wantOut: []string{want},
 	})
 	if native.Stdout != want {
 		t.Fatalf("native fork bomb: %q, want %q", native.Stdout, want)
 	}
-	if res.ExitCode != 0 || res.Stdout != want {
-		t.Fatalf("runsc do forkbomb: exit %d, stdout %q, stderr %q; want exit 0, stdout %q", res.ExitCode, res.Stdout, res.Stderr, want)
+	for _, r := range runs {
+		if res := r.res; res.ExitCode != 0 || res.Stdout != want {
+			t.Fatalf("%s forkbomb: exit %d, stdout %q, stderr %q; want exit 0, stdout %q", r.how, res.ExitCode, res.Stdout, res.Stderr, want)
+		}
 	}
 }
 
@@ -618,7 +634,6 @@ func TestProgramOrphansDieWithInit(t *testing.T) {
 		t.Skip("unshare (util-linux) not installed")
 	}
 	testutil.RequirePrograms(t, "sleep")
-	testutil.RequireFork(t, runsc)
 	argv := []string{"/bin/sh", "-c", `sleep 1000 & (sleep 1000 &); trap '' TERM HUP; echo started; exit 4`}
 	native := testutil.Run(t, programTimeout, "", programEnv, append([]string{unshare, "--pid", "--fork"}, argv...)...)
 	if native.ExitCode != 4 || native.Stdout != "started\n" {
