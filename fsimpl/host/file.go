@@ -2,6 +2,7 @@ package host
 
 import (
 	"context"
+	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -283,4 +284,35 @@ func (fd *FD) Sync(context.Context) error {
 		return nil
 	}
 	return unix.Fsync(fd.inode.hostFD)
+}
+
+// ProcName is what /proc/[pid]/fd/N shows for a host fd: "pipe:[ino]" or
+// "socket:[ino]" with the host's inode number, the device path of a
+// terminal or another character device, else the path the host would
+// name has no meaning in the sandbox and "host:[ino]" is shown.
+func (fd *FD) ProcName() string {
+	var st unix.Stat_t
+	if err := unix.Fstat(fd.inode.hostFD, &st); err != nil {
+		return "host:[" + strconv.FormatUint(fd.inode.ino, 10) + "]"
+	}
+	ino := strconv.FormatUint(st.Ino, 10)
+	switch st.Mode & unix.S_IFMT {
+	case unix.S_IFIFO:
+		return "pipe:[" + ino + "]"
+	case unix.S_IFSOCK:
+		return "socket:[" + ino + "]"
+	case unix.S_IFCHR:
+		major, minor := unix.Major(st.Rdev), unix.Minor(st.Rdev)
+		switch {
+		case major >= 136 && major <= 143:
+			return "/dev/pts/" + strconv.FormatUint(uint64((major-136)<<20|minor), 10)
+		case major == 5 && minor == 0:
+			return "/dev/tty"
+		case major == 4:
+			return "/dev/tty" + strconv.FormatUint(uint64(minor), 10)
+		case major == 1 && minor == 3:
+			return "/dev/null"
+		}
+	}
+	return "host:[" + ino + "]"
 }
