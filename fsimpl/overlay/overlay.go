@@ -94,8 +94,10 @@ const (
 	xattrOrigin = "trusted.overlay.origin"
 )
 
-// xinoBit marks inode numbers of files that exist only in upper.
-const xinoBit = 1 << 63
+// xinoBit marks inode numbers of files that exist only in upper. It is
+// below the sign bit: programs that keep st_ino in a signed 64-bit
+// integer must not see negative numbers.
+const xinoBit = 1 << 62
 
 // Options configure an overlay. There are none yet; the type reserves a
 // place for overlayfs mount options (redirect_dir, index, metacopy) should

@@ -180,6 +180,8 @@ type ProcessInfo struct {
 type MemoryInfo struct {
 	VirtualSize, PeakVirtualSize   uint64
 	ResidentSize, PeakResidentSize uint64
+	// LockedSize is mlock'ed memory (VmLck).
+	LockedSize uint64
 	// DataSize is private writable memory, StackSize the main stack,
 	// ExeSize the executable's text, LibSize other executable mappings.
 	DataSize, StackSize, ExeSize, LibSize uint64

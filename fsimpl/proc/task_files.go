@@ -353,7 +353,7 @@ func (t task) status(context.Context) ([]byte, error) {
 		kb := func(name string, v uint64) { fmt.Fprintf(&b, "%s\t%8d kB\n", name+":", v>>10) }
 		kb("VmPeak", m.PeakVirtualSize)
 		kb("VmSize", m.VirtualSize)
-		kb("VmLck", 0)
+		kb("VmLck", m.LockedSize)
 		kb("VmPin", 0)
 		kb("VmHWM", m.PeakResidentSize)
 		kb("VmRSS", m.ResidentSize)

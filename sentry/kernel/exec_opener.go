@@ -15,6 +15,9 @@ import (
 // cwd and creds names them: it is the loader's FileOpener for execve and
 // for the first process.
 type vfsOpener struct {
+	// ctx is the exec'ing task's context (nil: the Sentry's own, for
+	// the first process): /proc/self must name the caller.
+	ctx       context.Context
 	v         *vfs.VirtualFilesystem
 	root, cwd vfs.VirtualDentry
 	creds     *vfs.Credentials
@@ -26,6 +29,14 @@ type vfsOpener struct {
 	// seen are the locations of the files opened, by path, each with a
 	// reference; takeExe keeps the program's and drops the rest.
 	seen map[string]vfs.VirtualDentry
+}
+
+// context returns the context to open files with.
+func (o *vfsOpener) context() context.Context {
+	if o.ctx == nil {
+		return context.Background()
+	}
+	return o.ctx
 }
 
 // takeExe returns the location of the file opened as path (the program
@@ -51,7 +62,7 @@ func (o *vfsOpener) release() {
 // execve's checks: a regular file, executable by the caller, not on a
 // noexec mount.
 func (o *vfsOpener) OpenExecutable(path string) (loader.File, error) {
-	ctx := context.Background()
+	ctx := o.context()
 	perr := func(err error) error { return &os.PathError{Op: "open executable", Path: path, Err: err} }
 	if path == "" {
 		return nil, perr(unix.ENOENT)
@@ -84,7 +95,7 @@ func (o *vfsOpener) OpenExecutable(path string) (loader.File, error) {
 // file, executable by the caller, not on a noexec mount. The returned
 // file takes over the caller's reference on fd.
 func (o *vfsOpener) checkExecutable(fd *vfs.FileDescription) (*execFile, error) {
-	ctx := context.Background()
+	ctx := o.context()
 	stx, err := fd.Stat(ctx, linux.STATX_BASIC_STATS)
 	if err != nil {
 		return nil, err

@@ -228,7 +228,7 @@ func (p procProcess) Info() proc.ProcessInfo {
 	}
 	if live && t != nil {
 		m := t.MemoryManager()
-		mi := &proc.MemoryInfo{VirtualSize: m.VirtualSize(), ResidentSize: m.ResidentSize()}
+		mi := &proc.MemoryInfo{VirtualSize: m.VirtualSize(), ResidentSize: m.ResidentSize(), LockedSize: m.LockedSize()}
 		mi.PeakVirtualSize, mi.PeakResidentSize = mi.VirtualSize, mi.ResidentSize
 		as, ae := m.ArgvRange()
 		es, ee := m.EnvRange()
@@ -323,19 +323,35 @@ func (p procProcess) Maps() ([]proc.Mapping, error) {
 	if t == nil {
 		return nil, nil
 	}
+	root := t.FSContext().Root()
+	defer root.DecRef()
 	var out []proc.Mapping
 	for _, v := range t.MemoryManager().VMAs() {
 		m := proc.Mapping{
 			Start: uint64(v.Start), End: uint64(v.End),
 			Read: v.Perms.Read, Write: v.Perms.Write, Exec: v.Perms.Execute,
-			Shared: !v.Private,
+			Shared: !v.Private, Offset: v.Offset,
 		}
-		if v.GrowsDown {
+		switch {
+		case v.GrowsDown:
 			m.Name = "[stack]"
+		case v.Mappable != nil:
+			if fm, ok := v.Mappable.(mappedFile); ok {
+				f := fm.File()
+				m.Name = t.k.vfs.PathnameWithDeleted(root, f.VirtualDentry())
+				if st, err := f.Stat(context.Background(), linux.STATX_INO); err == nil {
+					m.DevMajor, m.DevMinor, m.Inode = st.DevMajor, st.DevMinor, st.Ino
+				}
+			}
 		}
 		out = append(out, m)
 	}
 	return out, nil
+}
+
+// mappedFile is a file mapping's Mappable that names its description.
+type mappedFile interface {
+	File() *vfs.FileDescription
 }
 
 // FDTable implements proc.Process.FDTable.

@@ -79,6 +79,8 @@ type Task struct {
 	args arch.SyscallArguments
 	// clearTID is set_tid_address's (or CLONE_CHILD_CLEARTID's) address.
 	clearTID uintptr
+	// personality is personality(2)'s value, inherited by children.
+	personality uint32
 	// exe is the path of the program the task runs (/proc/PID/exe).
 	exe string
 	// robustList is set_robust_list's head.

@@ -204,6 +204,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, linux.Errno) {
 	}
 	child := newTask(k, tg, m, ctx, ac, fdTable, fsc, creds)
 	child.name = t.name
+	child.personality = t.personality
 	child.sigMask = t.sigMask
 	if f&CLONE_VM == 0 || f&CLONE_VFORK != 0 {
 		child.altStack = t.altStack
@@ -218,6 +219,9 @@ func (t *Task) Clone(opts CloneOptions) (int32, linux.Errno) {
 	if f&CLONE_THREAD == 0 {
 		tg.pid = tid
 		tg.leader = child
+		if tg.exe = t.tg.exe; tg.exe.Ok() {
+			tg.exe.IncRef()
+		}
 		k.threadGroups[tid] = tg
 		if tg.parent != nil {
 			tg.parent.children[tg] = struct{}{}

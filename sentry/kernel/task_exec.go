@@ -42,6 +42,9 @@ type imageArgs struct {
 	opener   loader.FileOpener
 	creds    *vfs.Credentials
 	limits   *LimitSet
+	// noRandomize turns address-space randomization off for this image
+	// (personality ADDR_NO_RANDOMIZE).
+	noRandomize bool
 }
 
 // loadImage loads a program into a new address space.
@@ -72,7 +75,7 @@ func (k *Kernel) loadImage(a imageArgs) (*image, error) {
 			GID: a.creds.RealGID, EGID: a.creds.EffectiveGID,
 		},
 		StackSize: stack,
-		Randomize: k.randomize,
+		Randomize: k.randomize && !a.noRandomize,
 	})
 	if err != nil {
 		m.DecUsers()
@@ -106,9 +109,10 @@ func (t *Task) Execve(a ExecArgs) linux.Errno {
 		defer start.DecRef()
 	}
 	creds := t.Credentials()
-	opener := &vfsOpener{v: k.vfs, root: root, cwd: start, creds: creds, noFollow: a.NoFollow}
+	opener := &vfsOpener{ctx: t.Ctx(), v: k.vfs, root: root, cwd: start, creds: creds, noFollow: a.NoFollow}
 	defer opener.release()
-	ia := imageArgs{Filename: a.Filename, Argv: a.Argv, Envv: a.Envv, opener: opener, creds: creds, limits: t.tg.limits}
+	ia := imageArgs{Filename: a.Filename, Argv: a.Argv, Envv: a.Envv, opener: opener, creds: creds, limits: t.tg.limits,
+		noRandomize: t.personality&addrNoRandomize != 0}
 	if a.File != nil {
 		a.File.IncRef()
 		ef, err := opener.checkExecutable(a.File)

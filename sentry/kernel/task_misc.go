@@ -118,3 +118,17 @@ func (t *Task) UnshareFS() {
 	t.k.mu.Unlock()
 	old.decUsers()
 }
+
+// addrNoRandomize is personality(2)'s ADDR_NO_RANDOMIZE: exec lays the
+// address space out without randomization (setarch -R).
+const addrNoRandomize = 0x0040000
+
+// Personality returns personality(2)'s value.
+func (t *Task) Personality() uint32 { return t.personality }
+
+// SetPersonality sets personality(2)'s value and returns the old one.
+func (t *Task) SetPersonality(p uint32) uint32 {
+	old := t.personality
+	t.personality = p
+	return old
+}

@@ -87,8 +87,10 @@ type VMAInfo struct {
 	// memory.
 	File       bool
 	SharedAnon bool
-	// Offset is the file offset of Start for a file mapping.
-	Offset uint64
+	// Offset is the file offset of Start for a file mapping, and
+	// Mappable its file (for /proc/PID/maps to name).
+	Offset   uint64
+	Mappable Mappable
 }
 
 // VMAs returns a snapshot of the address space's areas.
@@ -103,6 +105,7 @@ func (mm *MemoryManager) VMAs() []VMAInfo {
 		}
 		if v.mappable != nil {
 			out[i].Offset = v.off
+			out[i].Mappable = v.mappable
 		}
 	}
 	return out

@@ -391,6 +391,32 @@ func (fd *FileDescription) PWrite(ctx context.Context, src IOSequence, offset in
 	return n, err
 }
 
+// WriteAppendMode is pwritev2(2) with RWF_APPEND (appendMode) or
+// RWF_NOAPPEND (!appendMode), which override O_APPEND for one call: it
+// writes at offset, or at the file offset (advancing it) if offset is -1.
+func (fd *FileDescription) WriteAppendMode(ctx context.Context, src IOSequence, offset int64, appendMode bool) (int64, error) {
+	if !fd.writable {
+		return 0, unix.EBADF
+	}
+	if fd.stream || fd.implOffset {
+		if offset != -1 {
+			return 0, unix.ESPIPE
+		}
+		return fd.impl.Write(ctx, src)
+	}
+	if offset != -1 {
+		n, _, err := fd.impl.PWrite(ctx, src, offset, appendMode)
+		return n, err
+	}
+	fd.offMu.Lock()
+	defer fd.offMu.Unlock()
+	n, end, err := fd.impl.PWrite(ctx, src, fd.off, appendMode)
+	if n > 0 || err == nil {
+		fd.off = end
+	}
+	return n, err
+}
+
 // Seek implements lseek(2).
 func (fd *FileDescription) Seek(ctx context.Context, offset int64, whence int32) (int64, error) {
 	if fd.opath {

@@ -197,8 +197,8 @@ const (
 // file offset, as readv/writev. RWF_HIPRI, DSYNC, SYNC and NOWAIT are
 // accepted (the Sentry has no page cache to bypass or flush, and a
 // transfer it can do at once does not block); RWF_APPEND and
-// RWF_NOAPPEND are EOPNOTSUPP.
-func rwv2(t *kernel.Task, args *arch.SyscallArguments, io func(*kernel.Task, int32, mm.IOSequence, int64) (uintptr, linux.Errno)) (uintptr, linux.Errno) {
+// RWF_NOAPPEND override O_APPEND for the call.
+func rwv2(t *kernel.Task, args *arch.SyscallArguments, isRead bool, io func(*kernel.Task, int32, mm.IOSequence, int64) (uintptr, linux.Errno)) (uintptr, linux.Errno) {
 	fd, addr, cnt, off, flags := args[0].Int(), args[1].Pointer(), args[2].Int(), args[3].Int64(), args[5].Int()
 	if flags&^(rwfHipri|rwfDsync|rwfSync|rwfNowait|rwfAppend|rwfNoappend) != 0 {
 		return 0, unix.EOPNOTSUPP
@@ -210,26 +210,31 @@ func rwv2(t *kernel.Task, args *arch.SyscallArguments, io func(*kernel.Task, int
 	if errno != 0 {
 		return 0, errno
 	}
-	if flags&(rwfAppend|rwfNoappend) != 0 {
-		return 0, unix.EOPNOTSUPP
+	if flags&(rwfAppend|rwfNoappend) != 0 && !isRead {
+		f, errno := getFile(t, fd)
+		if errno != 0 {
+			return 0, errno
+		}
+		defer f.DecRef(t.Ctx())
+		return ioResult(f.WriteAppendMode(t.Ctx(), seq, off, flags&rwfAppend != 0))
 	}
 	return io(t, fd, seq, off)
 }
 
 // Preadv2 implements preadv2(2).
 func Preadv2(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	return rwv2(t, args, readFile)
+	return rwv2(t, args, true, readFile)
 }
 
 // Pwritev2 implements pwritev2(2).
 func Pwritev2(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	return rwv2(t, args, writeFile)
+	return rwv2(t, args, false, writeFile)
 }
 
 func init() { registrars = append(registrars, registerRWV2) }
 
 func registerRWV2(b *tableBuilder) {
-	const note = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC and RWF_NOWAIT accepted; RWF_APPEND and RWF_NOAPPEND are EOPNOTSUPP"
+	const note = "RWF_HIPRI, RWF_DSYNC, RWF_SYNC and RWF_NOWAIT are accepted as hints (no page cache, no blocking I/O to avoid)"
 	b.partial(linux.SYS_PREADV2, Preadv2, note)
 	b.partial(linux.SYS_PWRITEV2, Pwritev2, note)
 }

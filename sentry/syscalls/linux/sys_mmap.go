@@ -181,6 +181,9 @@ type fileMappable struct {
 	fd  *vfs.FileDescription
 }
 
+// File returns the mapped description (for /proc/PID/maps).
+func (m *fileMappable) File() *vfs.FileDescription { return m.fd }
+
 // ReadAt implements mm.Mappable.ReadAt with pread on the description,
 // repeated over short reads until end of file.
 func (m *fileMappable) ReadAt(off int64, dst []byte) (int, error) {

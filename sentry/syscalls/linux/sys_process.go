@@ -22,6 +22,7 @@ func registerProcess(b *tableBuilder) {
 	b.full(linux.SYS_SET_ROBUST_LIST, SetRobustList)
 	b.full(linux.SYS_GET_ROBUST_LIST, GetRobustList)
 	b.partial(linux.SYS_PRCTL, Prctl, "PR_SET/GET_NAME, PDEATHSIG, DUMPABLE, NO_NEW_PRIVS, CHILD_SUBREAPER, KEEPCAPS, CAPBSET_READ/DROP, SET_VMA (accepted, advisory); others EINVAL")
+	b.partial(linux.SYS_PERSONALITY, Personality, "the value is recorded and inherited; only ADDR_NO_RANDOMIZE changes behaviour (exec without layout randomization)")
 	b.partial(linux.SYS_UNSHARE, Unshare, "CLONE_FILES, CLONE_FS and CLONE_SYSVSEM; new namespaces are EINVAL")
 }
 
@@ -243,4 +244,13 @@ func Unshare(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno)
 		t.UnshareFS()
 	}
 	return 0, 0
+}
+
+// Personality implements personality(2): 0xffffffff queries.
+func Personality(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	p := args[0].Uint()
+	if p == 0xffffffff {
+		return uintptr(t.Personality()), 0
+	}
+	return uintptr(t.SetPersonality(p)), 0
 }

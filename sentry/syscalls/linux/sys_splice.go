@@ -31,7 +31,6 @@ func registerSplice(b *tableBuilder) {
 	b.partial(linux.SYS_VMSPLICE, Vmsplice, "copies the user pages (as SPLICE_F_GIFT-less Linux may); SPLICE_F_NONBLOCK is judged from the pipe's state before the copy")
 	b.partial(linux.SYS_SPLICE, Splice, "copies through a Sentry buffer: data read from a stream source is lost if the destination then fails; SPLICE_F_NONBLOCK is judged from the pipes' state before the copy")
 	b.full(linux.SYS_COPY_FILE_RANGE, CopyFileRange)
-	b.unsupported(linux.SYS_TEE, "ENOSYS: duplicating pipe data needs a non-consuming pipe read, which fsimpl/pipe does not offer yet")
 }
 
 const (
@@ -522,4 +521,59 @@ func CopyFileRange(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.
 		dst.finish(t)
 	}
 	return uintptr(n), 0
+}
+
+// Tee implements tee(2): it copies up to len bytes buffered in the pipe
+// at fdIn to the pipe at fdOut without consuming them.
+func Tee(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	fdIn, fdOut, n, flags := args[0].Int(), args[1].Int(), int64(min(args[2].Uint64(), maxRWCount)), args[3].Uint()
+	if flags&^spliceFAll != 0 {
+		return 0, unix.EINVAL
+	}
+	in, errno := getFile(t, fdIn)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer in.DecRef(t.Ctx())
+	out, errno := getFile(t, fdOut)
+	if errno != 0 {
+		return 0, errno
+	}
+	defer out.DecRef(t.Ctx())
+	pin, ok1 := in.Impl().(*pipe.FD)
+	pout, ok2 := out.Impl().(*pipe.FD)
+	if !ok1 || !ok2 {
+		return 0, unix.EINVAL
+	}
+	if !in.IsReadable() || !out.IsWritable() {
+		return 0, unix.EBADF
+	}
+	if pin.Pipe() == pout.Pipe() {
+		return 0, unix.EINVAL
+	}
+	if n == 0 {
+		return 0, 0
+	}
+	nonblock := flags&spliceFNonblock != 0
+	data, err := pin.Pipe().Peek(t.Ctx(), n, nonblock || in.StatusFlags()&linux.O_NONBLOCK != 0)
+	if err != nil {
+		return 0, errnoOf(err)
+	}
+	if len(data) == 0 {
+		return 0, 0
+	}
+	w, err := pout.Pipe().WriteBytes(t.Ctx(), data, nonblock || out.StatusFlags()&linux.O_NONBLOCK != 0)
+	if w > 0 {
+		return uintptr(w), 0
+	}
+	if err == unix.EPIPE {
+		_ = t.SendSignal(&linux.SignalInfo{Signo: int32(linux.SIGPIPE), Code: linux.SI_USER})
+	}
+	return 0, errnoOf(err)
+}
+
+func init() { registrars = append(registrars, registerTee) }
+
+func registerTee(b *tableBuilder) {
+	b.partial(linux.SYS_TEE, Tee, "copies the buffered bytes (no page sharing); a destination that takes only part of them gets that part")
 }
