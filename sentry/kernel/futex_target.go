@@ -59,3 +59,21 @@ func (t *Task) FutexWaiter() *futex.Waiter {
 
 // Futexes returns the kernel's futex manager.
 func (k *Kernel) Futexes() *futex.Manager { return k.futexes }
+
+// piFutexTarget adds thread lookup for PI futexes.
+type piFutexTarget struct {
+	futexTarget
+	k *Kernel
+}
+
+// TaskExists implements futex.PITarget.TaskExists: a live task that has
+// not begun its futex exit work.
+func (p piFutexTarget) TaskExists(tid int32) bool {
+	t := p.k.TaskByTID(tid)
+	return t != nil && !t.futexExited.Load()
+}
+
+// PIFutexTarget returns the task's address space for PI futex operations.
+func (t *Task) PIFutexTarget() futex.PITarget {
+	return piFutexTarget{futexTarget{mm: t.mm}, t.k}
+}

@@ -141,6 +141,12 @@ func (p procProcess) liveTask() *Task {
 	return p.leaderLocked()
 }
 
+// sleepThreshold is how long a task must have been in one syscall to be
+// reported sleeping ('S') rather than running ('R'): the Sentry does not
+// track which calls block, so a call that has lasted this long is taken
+// to be waiting.
+const sleepThreshold = 10 * time.Millisecond
+
 func taskState(t *Task) byte {
 	if t.tg.zombie {
 		return 'Z'
@@ -148,7 +154,10 @@ func taskState(t *Task) byte {
 	if t.tg.stopped {
 		return 'T'
 	}
-	return 'S'
+	if since := t.syscallSince.Load(); since != 0 && time.Since(time.Unix(0, since)) > sleepThreshold {
+		return 'S'
+	}
+	return 'R'
 }
 
 // taskInfoLocked snapshots t.

@@ -111,6 +111,9 @@ type Task struct {
 	killed   atomic.Bool
 	killedCh chan struct{}
 	killOnce sync.Once
+	// futexExited is set when the task begins its futex exit work: from
+	// then on PI futexes treat it as gone.
+	futexExited atomic.Bool
 	// futexWaiter is the task's reusable futex waiter (task goroutine
 	// only).
 	futexWaiter *futex.Waiter
@@ -118,6 +121,9 @@ type Task struct {
 	// sysNanos serving its syscalls and faults.
 	userNanos atomic.Int64
 	sysNanos  atomic.Int64
+	// syscallSince is when the current syscall started (0: none), which
+	// tells a sleeping task from a running one for /proc.
+	syscallSince atomic.Int64
 }
 
 // newTask returns a task of tg, not yet registered.
@@ -248,7 +254,9 @@ func (t *Task) run() {
 		switch ev.Kind {
 		case platform.EventSyscall:
 			t.faultRepeats = 0
+			t.syscallSince.Store(now.UnixNano())
 			t.doSyscall()
+			t.syscallSince.Store(0)
 		case platform.EventFault:
 			t.handleFault(&ev)
 		case platform.EventInterrupted:

@@ -48,6 +48,7 @@ func (t *Task) releaseFutexes() {
 
 // exitTask releases the task's resources on its own OS thread.
 func (t *Task) exitTask() {
+	t.futexExited.Store(true)
 	t.releaseFutexes()
 	t.ctx.Release()
 	if t.vforkDone != nil {

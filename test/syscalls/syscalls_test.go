@@ -268,9 +268,28 @@ func readExpected(t *testing.T) map[string]bool {
 	return exp
 }
 
+// expectedReasons returns the comment after each case name in the
+// current expected-failures file, so a regeneration keeps the reasons
+// written there.
+func expectedReasons() map[string]string {
+	reasons := map[string]string{}
+	data, err := os.ReadFile(expectedFile)
+	if err != nil {
+		return reasons
+	}
+	for _, l := range strings.Split(string(data), "\n") {
+		name, comment, ok := strings.Cut(l, "#")
+		if name = strings.TrimSpace(name); ok && name != "" {
+			reasons[name] = strings.TrimSpace(comment)
+		}
+	}
+	return reasons
+}
+
 func writeExpected(t *testing.T, failing []string, runscRan bool) {
 	t.Helper()
 	sort.Strings(failing)
+	reasons := expectedReasons()
 	var b strings.Builder
 	b.WriteString("# Cases of test/syscalls that are expected to fail under `runsc do`.\n")
 	b.WriteString("# One case name per line; '#' starts a comment. A case failing under\n")
@@ -281,6 +300,9 @@ func writeExpected(t *testing.T, failing []string, runscRan bool) {
 		b.WriteString("# Generated without a runsc binary: lists every case.\n")
 	}
 	for _, c := range failing {
+		if r := reasons[c]; r != "" {
+			c += "  # " + r
+		}
 		b.WriteString(c + "\n")
 	}
 	if err := os.WriteFile(expectedFile, []byte(b.String()), 0o644); err != nil {

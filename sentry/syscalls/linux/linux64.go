@@ -85,7 +85,7 @@ func newTable() *kernel.SyscallTable {
 	full(linux.SYS_FTRUNCATE, Ftruncate)
 	full(linux.SYS_PIPE, Pipe)
 	full(linux.SYS_PIPE2, Pipe2)
-	partial(linux.SYS_FUTEX, Futex, "wait, wake, requeue, cmp-requeue, wake-op and bitset variants, private and shared; waits end on wake, timeout or a signal (restarted as Linux does); PI commands are ENOSYS")
+	partial(linux.SYS_FUTEX, Futex, "wait, wake, requeue, cmp-requeue, wake-op and bitset variants, private and shared; waits end on wake, timeout or a signal (restarted as Linux does); PI lock/trylock/unlock hand the lock over (no priority boosting); requeue-to-PI is ENOSYS")
 	full(linux.SYS_GETXATTR, Getxattr)
 	full(linux.SYS_LGETXATTR, Lgetxattr)
 	full(linux.SYS_FGETXATTR, Fgetxattr)

@@ -6,6 +6,7 @@ import (
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
+	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -75,6 +76,9 @@ func writeFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintp
 		return 0, errno
 	}
 	defer f.DecRef(t.Ctx())
+	if seq, errno = limitFileSize(t, f, seq, offset); errno != 0 {
+		return 0, errno
+	}
 	var rval uintptr
 	if offset < 0 {
 		rval, errno = ioResult(f.Write(t.Ctx(), seq))
@@ -87,6 +91,37 @@ func writeFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintp
 		_ = t.SendSignal(&linux.SignalInfo{Signo: int32(linux.SIGPIPE), Code: linux.SI_USER})
 	}
 	return rval, errno
+}
+
+// limitFileSize applies RLIMIT_FSIZE to a write of seq at offset (-1:
+// the file offset) on a regular file: a write starting at or past the
+// limit fails with EFBIG and raises SIGXFSZ; one crossing it is cut at
+// the limit, as Linux's generic_write_check_limits does. (The offset is
+// read before the write, so a concurrent writer may move it; the check is
+// as good as Linux's for a file one task writes.)
+func limitFileSize(t *kernel.Task, f *vfs.FileDescription, seq mm.IOSequence, offset int64) (mm.IOSequence, linux.Errno) {
+	limit := t.ThreadGroup().Limits().Cur(linux.RLIMIT_FSIZE)
+	if limit == linux.RLimInfinity || seq.NumBytes() == 0 {
+		return seq, 0
+	}
+	st, err := f.Stat(t.Ctx(), linux.STATX_TYPE|linux.STATX_SIZE)
+	if err != nil || uint32(st.Mode)&linux.S_IFMT != linux.S_IFREG {
+		return seq, 0
+	}
+	pos := offset
+	if f.StatusFlags()&linux.O_APPEND != 0 {
+		pos = int64(st.Size)
+	} else if pos < 0 {
+		pos = f.Offset()
+	}
+	if uint64(pos) >= limit {
+		_ = t.SendSignal(&linux.SignalInfo{Signo: int32(linux.SIGXFSZ), Code: linux.SI_USER})
+		return seq, unix.EFBIG
+	}
+	if room := limit - uint64(pos); uint64(seq.NumBytes()) > room {
+		seq = seq.Prefix(int64(room))
+	}
+	return seq, 0
 }
 
 // Read implements read(2).

@@ -69,7 +69,10 @@ func futexWait(t *kernel.Task, addr uintptr, private bool, val, bitset uint32, d
 
 // Futex implements futex(2): wait, wake, requeue, cmp-requeue, wake-op
 // and the bitset variants. A wait ends when woken, at its timeout, or when
-// a signal interrupts it. PI futexes are ENOSYS for now.
+// a signal interrupts it. PI futexes (LOCK_PI, LOCK_PI2, TRYLOCK_PI,
+// UNLOCK_PI) hand the lock over on unlock; there is no priority
+// inheritance to do, since the Sentry does not schedule by priority.
+// The requeue-to-PI commands are ENOSYS.
 func Futex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	addr, val, timeoutAddr, addr2, val3 := args[0].Pointer(), args[2].Uint(), args[3].Pointer(), args[4].Pointer(), args[5].Uint()
 	op, err := futex.ParseOp(args[1].Int())
@@ -124,6 +127,44 @@ func Futex(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 			return 0, errnoOf(err)
 		}
 		return uintptr(n), 0
+	case linux.FUTEX_LOCK_PI, linux.FUTEX_LOCK_PI2, linux.FUTEX_TRYLOCK_PI:
+		try := op.Cmd == linux.FUTEX_TRYLOCK_PI
+		var deadline time.Time
+		if !try {
+			// FUTEX_LOCK_PI's timeout is an absolute CLOCK_REALTIME
+			// time; FUTEX_LOCK_PI2's uses the clock the op names.
+			realtime := op.Cmd == linux.FUTEX_LOCK_PI || op.ClockRealtime
+			var errno linux.Errno
+			if deadline, errno = futexDeadline(t, timeoutAddr, true, realtime); errno != 0 {
+				return 0, errno
+			}
+		}
+		pt := t.PIFutexTarget()
+		var w *futex.Waiter
+		if !try {
+			w = t.FutexWaiter()
+		}
+		acquired, err := m.LockPI(pt, addr, op.Private, t.ThreadID(), w, try)
+		if err != nil {
+			return 0, errnoOf(err)
+		}
+		if acquired {
+			return 0, 0
+		}
+		if err := m.WaitFor(w, t.Interrupted(), deadline); err != nil {
+			if err == linux.ERESTARTSYS {
+				// Linux restarts an interrupted LOCK_PI whatever the
+				// handler's SA_RESTART.
+				return 0, linux.ERESTARTNOINTR
+			}
+			return 0, errnoOf(err)
+		}
+		return 0, 0
+	case linux.FUTEX_UNLOCK_PI:
+		if err := m.UnlockPI(target, addr, op.Private, t.ThreadID()); err != nil {
+			return 0, errnoOf(err)
+		}
+		return 0, 0
 	}
 	return 0, unix.ENOSYS
 }

@@ -4,6 +4,7 @@
 #include "../harness.h"
 
 #include <sys/resource.h>
+#include <sys/timex.h>
 #include <time.h>
 
 static volatile sig_atomic_t hits;
@@ -790,4 +791,35 @@ TEST(posix_timer_count_limited_by_rlimit_sigpending)
 		_exit(new_timer(CLOCK_MONOTONIC, SIGEV_NONE, 0, 0) >= 0 ? 0 : 6);
 	}
 	EXPECT_EQ(h_wait(child), 0);
+}
+
+TEST(adjtimex_read_only_modes)
+{
+	/* Only reading modes: a change would set the host's clock when run
+	 * natively as root. */
+	struct timex tx, ty;
+	memset(&tx, 0, sizeof(tx));
+	int st = adjtimex(&tx);
+	EXPECT_GE(st, TIME_OK);
+	EXPECT_LE(st, TIME_ERROR);
+	EXPECT_EQ(tx.tick, 10000);
+	EXPECT_GT(tx.tolerance, 0);
+	EXPECT_GT(tx.time.tv_sec, 1500000000);
+	memset(&ty, 0, sizeof(ty));
+	ty.modes = ADJ_OFFSET_SS_READ;
+	EXPECT_EQ(adjtimex(&ty), st);
+	memset(&ty, 0, sizeof(ty));
+	EXPECT_EQ(syscall(SYS_clock_adjtime, CLOCK_REALTIME, &ty), st);
+	EXPECT_EQ(ty.tick, 10000);
+	/* ADJ_ADJTIME without the single-shot bit is invalid. */
+	memset(&ty, 0, sizeof(ty));
+	ty.modes = 0x8000 | 0x2000; /* ADJ_ADJTIME | ADJ_OFFSET_READONLY */
+	EXPECT_ERRNO(adjtimex(&ty), EINVAL);
+	EXPECT_ERRNO(syscall(SYS_adjtimex, (void *)1), EFAULT);
+	memset(&ty, 0, sizeof(ty));
+	EXPECT_ERRNO(syscall(SYS_clock_adjtime, CLOCK_MONOTONIC, &ty),
+		     EOPNOTSUPP);
+	EXPECT_ERRNO(syscall(SYS_clock_adjtime, CLOCK_PROCESS_CPUTIME_ID, &ty),
+		     EOPNOTSUPP);
+	EXPECT_ERRNO(syscall(SYS_clock_adjtime, 99, &ty), EINVAL);
 }
