@@ -143,13 +143,6 @@ func (b *tableBuilder) partial(nr int, fn kernel.SyscallFn, note string) {
 	b.st.Table[nr].Note = note
 }
 
-// unsupported records why nr stays ENOSYS (or which errno it gives).
-func (b *tableBuilder) unsupported(nr int, note string) {
-	b.st.Table[nr].Fn = nil
-	b.st.Table[nr].Support = kernel.Unsupported
-	b.st.Table[nr].Note = note
-}
-
 // registrars are the area files' registration functions, appended by
 // their init functions, so that each area keeps its table entries beside
 // its handlers. They run after the entries above (and so override them), in
