@@ -147,12 +147,19 @@ func ProcessesOf(exe string) []int {
 // been reparented to init.
 func oursOrOrphan(pid int) bool {
 	self := os.Getpid()
-	for i := 0; i < 64 && pid > 1; i++ {
-		ppid := parentOf(pid)
-		if ppid == self || ppid == 1 || ppid <= 0 {
-			return ppid == self || ppid == 1
+	ppid := parentOf(pid)
+	if ppid == 1 {
+		// Reparented to init: a leaked stub or Gofer.
+		return true
+	}
+	// Otherwise it is ours only if this process is an ancestor; every
+	// chain ends at init, so reaching it means someone else's (another
+	// test binary's runsc, running at the same time).
+	for i := 0; i < 64 && ppid > 1; i++ {
+		if ppid == self {
+			return true
 		}
-		pid = ppid
+		ppid = parentOf(ppid)
 	}
 	return false
 }
