@@ -2,6 +2,7 @@ package kernel
 
 import (
 	"errors"
+	"fmt"
 	"log/slog"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
@@ -434,6 +435,13 @@ func (t *Task) handleSignals() {
 			case actCore:
 				t.tg.exitGroupLocked(ExitStatus{Signal: sig, CoreDumped: true})
 				k.mu.Unlock()
+				if info.Code > 0 && syncSignals.Has(sig) {
+					// A fault the program did not handle: worth a line
+					// in the log, as the kernel prints one.
+					slog.Warn("guest killed by a fault", "pid", t.tg.pid, "tid", t.tid,
+						"signal", sig.String(), "code", info.Code,
+						"addr", fmt.Sprintf("%#x", info.Addr()), "ip", fmt.Sprintf("%#x", t.arch.IP()))
+				}
 				return
 			default:
 				t.tg.exitGroupLocked(ExitStatus{Signal: sig})
