@@ -323,6 +323,11 @@ func (t *Task) handleFault(ev *platform.Event) {
 		default:
 			code = linux.SEGV_MAPERR
 		}
+	} else if sig == linux.SIGBUS {
+		// The host refused an access to the memory file: a mapping
+		// the Sentry made is wrong. Say so; the guest gets the SIGBUS.
+		slog.Warn("host SIGBUS on a guest access", "pid", t.tg.pid, "tid", t.tid,
+			"addr", fmt.Sprintf("%#x", ev.FaultAddr), "code", ev.Info.Code)
 	}
 	info := ev.Info
 	info.Signo = int32(sig)

@@ -1,9 +1,11 @@
 package mm
 
 import (
+	"fmt"
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/platform"
 	"golang.org/x/sys/unix"
+	"log/slog"
 )
 
 // readable reports whether perms allow a read by the CPU: on x86 any of
@@ -116,6 +118,9 @@ func (mm *MemoryManager) mapRange(start, end uintptr, perms platform.AccessType)
 			at.Write = false
 		}
 		if err := mm.as.MapFile(s, fd, int64(off), e-s, at); err != nil {
+			// A healthy platform does not refuse a mapping: say why
+			// the guest is about to get SIGBUS.
+			slog.Warn("platform refused a mapping", "start", fmt.Sprintf("%#x", s), "length", e-s, "err", err)
 			return unix.ENOMEM
 		}
 	}
