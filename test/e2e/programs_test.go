@@ -592,9 +592,11 @@ func TestProgramKillBackgroundJob(t *testing.T) {
 	})
 	t.Run("bash", func(t *testing.T) {
 		compareProgram(t, program{
-			argv:    []string{"/bin/bash", "-c", `sleep 1000 & kill %1; wait; echo "wait=$?"; wait %1; echo "again=$?"`},
+			// (What a later `wait %1` says depends on whether bash has
+			// noticed the job's end yet, natively too: not compared.)
+			argv:    []string{"/bin/bash", "-c", `sleep 1000 & kill %1; wait; echo "wait=$?"`},
 			needs:   []string{"bash", "sleep"},
-			wantOut: []string{"wait=0\nagain=127\n"},
+			wantOut: []string{"wait=0\n"},
 		})
 	})
 }
