@@ -8,7 +8,7 @@ GO       ?= go
 RUNSC    := bin/runsc
 PKGS     := ./...
 # Debian packages the build and the tests need.
-DEB_PKGS := gcc libc6-dev libseccomp-dev pkg-config make strace busybox-static
+DEB_PKGS := gcc libc6-dev libseccomp-dev pkg-config make strace busybox-static python3 git tar gzip findutils util-linux bash
 FUZZTIME ?= 10s
 
 .PHONY: all build deps test unit-test fuzz lint bench demo clean
