@@ -66,6 +66,14 @@ func (fd *FD) Read(ctx context.Context, dst vfs.IOSequence) (int64, error) {
 	if want == 0 {
 		return 0, nil
 	}
+	// What the host fd gives cannot be given back: take no more than
+	// the destination can hold, and nothing (EFAULT) if it holds
+	// nothing.
+	if w, ok := dst.(writablePrefixer); ok {
+		if want = min(want, w.WritablePrefix()); want == 0 {
+			return 0, unix.EFAULT
+		}
+	}
 	h := fd.inode.hostFD
 	buf := make([]byte, min(want, ioChunk))
 	for {
@@ -284,6 +292,12 @@ func (fd *FD) Sync(context.Context) error {
 		return nil
 	}
 	return unix.Fsync(fd.inode.hostFD)
+}
+
+// writablePrefixer is implemented by destinations that know how much of
+// them can be written (guest memory: mm.IOSequence).
+type writablePrefixer interface {
+	WritablePrefix() int64
 }
 
 // ProcName is what /proc/[pid]/fd/N shows for a host fd: "pipe:[ino]" or

@@ -137,6 +137,7 @@ func (k *Kernel) threadGroupExitedLocked(tg *ThreadGroup) {
 		}
 		info := &linux.SignalInfo{Signo: int32(tg.exitSignal), Code: code}
 		info.SetPID(tg.pid)
+		info.SetUID(tg.realUIDLocked())
 		info.SetStatus(status)
 		user, sys := tg.cpuTimesLocked()
 		info.SetUtime(user / 10_000_000)

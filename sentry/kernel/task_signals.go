@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"time"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
@@ -580,22 +581,19 @@ func (k *Kernel) notifyParentStateLocked(tg *ThreadGroup, code int32, status int
 	}
 	info := &linux.SignalInfo{Signo: int32(linux.SIGCHLD), Code: code}
 	info.SetPID(tg.pid)
-	info.SetUID(tg.leaderCredsLocked().RealUID)
+	info.SetUID(tg.realUIDLocked())
 	info.SetStatus(status)
 	_ = k.sendSignalLocked(info, p, nil)
 }
 
-// leaderCredsLocked returns the credentials of the group's leader (or any
-// task; root's if none is left).
-func (tg *ThreadGroup) leaderCredsLocked() credsView {
+// realUIDLocked returns the real UID of the group's leader, which
+// SIGCHLD's si_uid and wait's results carry.
+func (tg *ThreadGroup) realUIDLocked() uint32 {
 	if tg.leader != nil {
-		return credsView{RealUID: tg.leader.Credentials().RealUID}
+		return tg.leader.Credentials().RealUID
 	}
-	return credsView{}
+	return 0
 }
-
-// credsView is the part of a task's credentials signal info carries.
-type credsView struct{ RealUID uint32 }
 
 // interruptForSignal makes the task stop what it is doing and look at its
 // signals: its interrupt channel closes and the platform stops the guest.
@@ -656,8 +654,10 @@ func (t *Task) SetSignalMask(mask linux.SignalSet) {
 
 func (t *Task) setSignalMaskLocked(mask linux.SignalSet) {
 	t.sigMask = mask &^ unblockable
-	t.signalCheck.Store(true)
+	// Only a newly deliverable signal needs the task to look (most mask
+	// changes, around every fork and lock in glibc, unblock nothing).
 	if t.pending.pick(t.sigMask) != 0 || t.tg.pending.pick(t.sigMask) != 0 {
+		t.signalCheck.Store(true)
 		t.interruptForSignal()
 	}
 }
@@ -759,11 +759,11 @@ func (t *Task) Sigreturn() linux.Errno {
 
 // SigWait waits until one of set is pending for the task and takes it
 // (rt_sigtimedwait): it returns the signal's info, EAGAIN when done
-// closes first, or EINTR when another signal interrupts the wait. While
+// fires first (nil: never), or EINTR when another signal interrupts the wait. While
 // it waits, the set counts as blocked for the "is it ignored" test (it is
 // queued whatever its action) but wakes the task, like Linux's
 // real_blocked.
-func (t *Task) SigWait(set linux.SignalSet, done <-chan struct{}) (linux.SignalInfo, linux.Errno) {
+func (t *Task) SigWait(set linux.SignalSet, done <-chan time.Time) (linux.SignalInfo, linux.Errno) {
 	set &^= unblockable
 	k := t.k
 	take := func() (linux.SignalInfo, bool) { return t.DequeueSignalIn(set) }

@@ -108,14 +108,14 @@ func (t *Task) waitOnceLocked(o *WaitOptions) (res WaitResult, found, any bool) 
 			}
 			return res, true, true
 		case c.stopped && c.stopReport && o.Events&WSTOPPED != 0:
-			res = WaitResult{PID: c.pid, UID: c.leaderCredsLocked().RealUID, Code: linux.CLD_STOPPED,
+			res = WaitResult{PID: c.pid, UID: c.realUIDLocked(), Code: linux.CLD_STOPPED,
 				Status: int32(c.stopSignal), WaitStatus: uint32(c.stopSignal)<<8 | 0x7f}
 			if !o.NoWait {
 				c.stopReport = false
 			}
 			return res, true, true
 		case c.contReport && o.Events&WCONTINUED != 0:
-			res = WaitResult{PID: c.pid, UID: c.leaderCredsLocked().RealUID, Code: linux.CLD_CONTINUED,
+			res = WaitResult{PID: c.pid, UID: c.realUIDLocked(), Code: linux.CLD_CONTINUED,
 				Status: int32(linux.SIGCONT), WaitStatus: 0xffff}
 			if !o.NoWait {
 				c.contReport = false
@@ -129,7 +129,7 @@ func (t *Task) waitOnceLocked(o *WaitOptions) (res WaitResult, found, any bool) 
 // exitResultLocked describes a zombie.
 func (c *ThreadGroup) exitResultLocked() WaitResult {
 	res := WaitResult{PID: c.pid, WaitStatus: c.status.WaitStatus()}
-	res.UID = c.leaderCredsLocked().RealUID
+	res.UID = c.realUIDLocked()
 	if c.status.Signaled() {
 		res.Code, res.Status = linux.CLD_KILLED, int32(c.status.Signal)
 		if c.status.CoreDumped {

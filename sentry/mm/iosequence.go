@@ -16,6 +16,9 @@ type IOSequence struct {
 	mm   *MemoryManager
 	iovs []linux.Iovec
 	n    int64
+	// writable is set on a sequence WritablePart made: all of it was
+	// writable when checked.
+	writable bool
 }
 
 // SingleIOSequence is the one range [addr, addr+n), clamped to
@@ -104,6 +107,9 @@ func (s IOSequence) walk(off int64, n int, fn func(addr uintptr, lo, hi int) (in
 // the bad page (Linux's partial count) without a source that cannot take
 // data back (a pipe, a terminal) losing what did not fit.
 func (s IOSequence) WritablePrefix() int64 {
+	if s.writable {
+		return s.n
+	}
 	s.mm.mu.Lock()
 	defer s.mm.mu.Unlock()
 	var n int64
@@ -130,6 +136,16 @@ func (s IOSequence) WritablePrefix() int64 {
 		}
 	}
 	return n
+}
+
+// WritablePart returns the writable prefix of the sequence (see
+// WritablePrefix) and its length; the result remembers that it was
+// checked, so the file reading into it does not check again.
+func (s IOSequence) WritablePart() (IOSequence, int64) {
+	n := s.WritablePrefix()
+	p := s.Prefix(n)
+	p.writable = true
+	return p, n
 }
 
 // Prefix returns the first n bytes of the sequence (all of it if n is

@@ -24,15 +24,8 @@ func newTable() *kernel.SyscallTable {
 	for nr := range st.Table {
 		st.Table[nr] = kernel.Syscall{Name: linux.SyscallName(uintptr(nr)), Support: kernel.Unsupported}
 	}
-	full := func(nr int, fn kernel.SyscallFn) {
-		st.Table[nr].Fn = fn
-		st.Table[nr].Support = kernel.Supported
-	}
-	partial := func(nr int, fn kernel.SyscallFn, note string) {
-		st.Table[nr].Fn = fn
-		st.Table[nr].Support = kernel.Partial
-		st.Table[nr].Note = note
-	}
+	b := &tableBuilder{st: st}
+	full, partial := b.full, b.partial
 	note := func(nr int, note string) { st.Table[nr].Note = note }
 
 	full(linux.SYS_READ, Read)
@@ -118,7 +111,6 @@ func newTable() *kernel.SyscallTable {
 	partial(linux.SYS_GETRANDOM, Getrandom, "GRND_RANDOM and GRND_NONBLOCK never block: the pool is always ready")
 
 	note(linux.SYS_RSEQ, "ENOSYS: glibc then runs without restartable sequences")
-	b := &tableBuilder{st: st}
 	for _, register := range registrars {
 		register(b)
 	}

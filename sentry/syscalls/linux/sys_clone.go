@@ -75,10 +75,11 @@ func Clone3(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 	full := make([]byte, cloneArgsSizeVer2)
 	copy(full, buf)
 	u := func(i int) uint64 { return binary.LittleEndian.Uint64(full[i*8:]) }
-	flags, pidfd, childTID, parentTID, exitSignal := u(0), u(1), u(2), u(3), u(4)
-	stack, stackSize, tls, setTID, setTIDSize, cgroup := u(5), u(6), u(7), u(8), u(9), u(10)
-	_ = pidfd
-	_ = cgroup
+	// struct clone_args: flags, pidfd, child_tid, parent_tid,
+	// exit_signal, stack, stack_size, tls, set_tid, set_tid_size, cgroup
+	// (pidfd and cgroup go with flags Clone refuses).
+	flags, childTID, parentTID, exitSignal := u(0), u(2), u(3), u(4)
+	stack, stackSize, tls, setTID, setTIDSize := u(5), u(6), u(7), u(8), u(9)
 	if exitSignal&^0xff != 0 || flags&0xff != 0 {
 		return 0, unix.EINVAL
 	}

@@ -190,20 +190,14 @@ func EpollPwait(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Err
 func EpollPwait2(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	timeout := time.Duration(-1)
 	if addr := args[3].Pointer(); addr != 0 {
-		var b [linux.TimespecSize]byte
-		if _, err := t.MemoryManager().CopyIn(addr, b[:]); err != nil {
-			return 0, unix.EFAULT
+		ts, errno := copyInTimespec(t, addr)
+		if errno != 0 {
+			return 0, errno
 		}
-		var ts linux.Timespec
-		ts.Decode(b[:])
-		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+		if !timespecValid(ts) {
 			return 0, unix.EINVAL
 		}
-		if ts.Sec > (math.MaxInt64-ts.Nsec)/int64(time.Second) {
-			timeout = math.MaxInt64
-		} else {
-			timeout = time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
-		}
+		timeout = time.Duration(timespecNanos(ts))
 	}
 	return epollPwait(t, args, timeout)
 }

@@ -7,7 +7,6 @@ import (
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
-	"github.com/palisade-sandbox/palisade/sentry/vfs"
 	"golang.org/x/sys/unix"
 )
 
@@ -74,7 +73,7 @@ func execveat(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envvAddr uintptr,
 	if flags&^(linux.AT_EMPTY_PATH|linux.AT_SYMLINK_NOFOLLOW) != 0 {
 		return 0, unix.EINVAL
 	}
-	path, errno := copyInPathAllowEmpty(t, pathAddr, flags&linux.AT_EMPTY_PATH != 0)
+	path, errno := copyInPath(t, pathAddr)
 	if errno != 0 {
 		return 0, errno
 	}
@@ -87,8 +86,8 @@ func execveat(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envvAddr uintptr,
 		return 0, errno
 	}
 	ea := kernel.ExecArgs{Filename: path, Argv: argv, Envv: envv, NoFollow: flags&linux.AT_SYMLINK_NOFOLLOW != 0}
-	switch {
-	case path == "":
+	if path == "" && flags&linux.AT_EMPTY_PATH != 0 {
+		// fexecve: the file open at dirfd.
 		f, errno := getFile(t, dirfd)
 		if errno != 0 {
 			return 0, errno
@@ -96,42 +95,16 @@ func execveat(t *kernel.Task, dirfd int32, pathAddr, argvAddr, envvAddr uintptr,
 		defer f.DecRef(t.Ctx())
 		ea.File = f
 		ea.Filename = "/dev/fd/" + strconv.Itoa(int(dirfd))
-	case path[0] != '/' && dirfd != linux.AT_FDCWD:
-		f, errno := getFile(t, dirfd)
+	} else {
+		pop, errno := newPathOperation(t, dirfd, path, true, false)
 		if errno != 0 {
 			return 0, errno
 		}
-		defer f.DecRef(t.Ctx())
-		vd := f.VirtualDentry()
-		if !isDir(t, f) {
-			return 0, unix.ENOTDIR
-		}
-		ea.Dir = vd
-		ea.Filename = path
+		defer pop.release()
+		ea.Dir = pop.Start
 	}
 	if errno := t.Execve(ea); errno != 0 {
 		return 0, errno
 	}
 	return 0, 0
-}
-
-// isDir reports whether f is a directory.
-func isDir(t *kernel.Task, f *vfs.FileDescription) bool {
-	st, err := f.Stat(t.Ctx(), linux.STATX_TYPE)
-	return err == nil && uint32(st.Mode)&linux.S_IFMT == linux.S_IFDIR
-}
-
-// copyInPathAllowEmpty is copyInPath that accepts "" when allowEmpty.
-func copyInPathAllowEmpty(t *kernel.Task, addr uintptr, allowEmpty bool) (string, linux.Errno) {
-	s, err := t.MemoryManager().CopyInString(addr, maxPathLen-1)
-	if err != nil {
-		if err == unix.ENAMETOOLONG {
-			return "", unix.ENAMETOOLONG
-		}
-		return "", unix.EFAULT
-	}
-	if s == "" && !allowEmpty {
-		return "", unix.ENOENT
-	}
-	return s, 0
 }

@@ -2,7 +2,6 @@ package linux
 
 import (
 	"github.com/palisade-sandbox/palisade/abi/linux"
-	"github.com/palisade-sandbox/palisade/fsimpl/host"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"github.com/palisade-sandbox/palisade/sentry/kernel"
 	"github.com/palisade-sandbox/palisade/sentry/mm"
@@ -54,14 +53,12 @@ func readFile(t *kernel.Task, fd int32, seq mm.IOSequence, offset int64) (uintpt
 	}
 	defer f.DecRef(t.Ctx())
 	if seq.NumBytes() > 0 {
-		if n := seq.WritablePrefix(); n > 0 {
-			seq = seq.Prefix(n)
-		} else if _, isHost := f.Impl().(*host.FD); isHost {
-			// A host stream cannot take back what it read.
-			return 0, unix.EFAULT
+		// With nothing writable the file finds out itself: /dev/null
+		// reads nothing and succeeds, as on Linux, a host stream
+		// refuses (it could not give its data back).
+		if part, n := seq.WritablePart(); n > 0 {
+			seq = part
 		}
-		// Otherwise the file finds out itself (/dev/null reads
-		// nothing and succeeds, as on Linux).
 	}
 	if offset < 0 {
 		return ioResult(f.Read(t.Ctx(), seq))

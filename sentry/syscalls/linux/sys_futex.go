@@ -18,19 +18,14 @@ func futexDeadline(t *kernel.Task, addr uintptr, absolute, realtime bool) (time.
 	if addr == 0 {
 		return time.Time{}, 0
 	}
-	var b [linux.TimespecSize]byte
-	if _, err := t.MemoryManager().CopyIn(addr, b[:]); err != nil {
-		return time.Time{}, unix.EFAULT
+	ts, errno := copyInTimespec(t, addr)
+	if errno != 0 {
+		return time.Time{}, errno
 	}
-	var ts linux.Timespec
-	ts.Decode(b[:])
-	if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+	if !timespecValid(ts) {
 		return time.Time{}, unix.EINVAL
 	}
-	d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
-	if ts.Sec > int64(time.Duration(1<<62)/time.Second) {
-		d = 1 << 62 // far enough to be forever
-	}
+	d := time.Duration(min(timespecNanos(ts), 1<<62)) // 2^62 ns: forever enough
 	now := time.Now()
 	if !absolute {
 		return now.Add(d), 0

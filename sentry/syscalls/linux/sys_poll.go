@@ -222,13 +222,11 @@ func pollRestartable(t *kernel.Task, addr uintptr, nfds uint64, dl deadline) (ui
 // copyInTimespecArg reads a timeout struct timespec: EFAULT, or EINVAL
 // for a negative or unnormalized value.
 func copyInTimespecArg(t *kernel.Task, addr uintptr) (deadline, linux.Errno) {
-	var b [linux.TimespecSize]byte
-	if _, err := t.MemoryManager().CopyIn(addr, b[:]); err != nil {
-		return deadline{}, unix.EFAULT
+	ts, errno := copyInTimespec(t, addr)
+	if errno != 0 {
+		return deadline{}, errno
 	}
-	var ts linux.Timespec
-	ts.Decode(b[:])
-	if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+	if !timespecValid(ts) {
 		return deadline{}, unix.EINVAL
 	}
 	return deadlineAfter(ts.Sec, ts.Nsec), 0

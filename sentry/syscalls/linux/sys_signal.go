@@ -165,33 +165,18 @@ func RtSigtimedwait(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux
 	}
 	var done <-chan time.Time
 	if tsAddr != 0 {
-		b := make([]byte, 16)
-		if _, err := t.MemoryManager().CopyIn(tsAddr, b); err != nil {
-			return 0, unix.EFAULT
+		ts, errno := copyInTimespec(t, tsAddr)
+		if errno != 0 {
+			return 0, errno
 		}
-		var ts linux.Timespec
-		ts.Decode(b)
-		if ts.Sec < 0 || ts.Nsec < 0 || ts.Nsec >= 1e9 {
+		if !timespecValid(ts) {
 			return 0, unix.EINVAL
 		}
-		d := time.Duration(ts.Sec)*time.Second + time.Duration(ts.Nsec)
-		timer := time.NewTimer(d)
+		timer := time.NewTimer(time.Duration(timespecNanos(ts)))
 		defer timer.Stop()
 		done = timer.C
 	}
-	doneCh := make(chan struct{})
-	if done != nil {
-		stop := make(chan struct{})
-		defer close(stop)
-		go func() {
-			select {
-			case <-done:
-				close(doneCh)
-			case <-stop:
-			}
-		}()
-	}
-	info, errno := t.SigWait(set, doneCh)
+	info, errno := t.SigWait(set, done)
 	if errno != 0 {
 		return 0, errno
 	}

@@ -85,6 +85,20 @@ func (e *spliceEnd) useFileOffset(t *kernel.Task) {
 	e.positional, e.fileOffset, e.off = true, true, e.f.Offset()
 }
 
+// spliceOffset makes the end positional at the loff_t splice(2) names at
+// addr: EINVAL for a file without positions, EFAULT for a bad pointer.
+func (e *spliceEnd) spliceOffset(t *kernel.Task, addr uintptr) linux.Errno {
+	if !seekable(t, e.f) {
+		return unix.EINVAL
+	}
+	off, errno := copyInOffset(t, addr)
+	if errno != 0 {
+		return errno
+	}
+	e.positional, e.off = true, off
+	return 0
+}
+
 // finish stores a file-offset end's new position back in its description.
 func (e *spliceEnd) finish(t *kernel.Task) {
 	if e.fileOffset {
@@ -382,14 +396,9 @@ func Splice(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 			return 0, unix.ESPIPE
 		}
 		if outOffAddr != 0 {
-			if !seekable(t, out) {
-				return 0, unix.EINVAL
-			}
-			off, errno := copyInOffset(t, outOffAddr)
-			if errno != 0 {
+			if errno := dst.spliceOffset(t, outOffAddr); errno != 0 {
 				return 0, errno
 			}
-			dst.positional, dst.off = true, off
 		}
 		if out.StatusFlags()&linux.O_APPEND != 0 {
 			return 0, unix.EINVAL
@@ -403,14 +412,9 @@ func Splice(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) 
 			return 0, unix.ESPIPE
 		}
 		if inOffAddr != 0 {
-			if !seekable(t, in) {
-				return 0, unix.EINVAL
-			}
-			off, errno := copyInOffset(t, inOffAddr)
-			if errno != 0 {
+			if errno := src.spliceOffset(t, inOffAddr); errno != 0 {
 				return 0, errno
 			}
-			src.positional, src.off = true, off
 		} else {
 			src.useFileOffset(t)
 		}

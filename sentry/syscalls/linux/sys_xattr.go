@@ -15,6 +15,24 @@ const (
 	xattrListMax = 65536
 )
 
+// xattrTarget says how an xattr call names its file: by path, following
+// a final symlink (getxattr) or not (lgetxattr), or by fd (fgetxattr).
+type xattrTarget int
+
+const (
+	xattrFollow xattrTarget = iota
+	xattrNoFollow
+	xattrByFD
+)
+
+// xattrFile resolves the first argument of an xattr call named by how.
+func xattrFile(t *kernel.Task, how xattrTarget, arg arch.SyscallArgument) (vfs.VirtualDentry, linux.Errno) {
+	if how == xattrByFD {
+		return xattrFD(t, arg.Int())
+	}
+	return xattrPath(t, arg.Pointer(), how == xattrFollow)
+}
+
 // xattrPath resolves the path argument of getxattr/lgetxattr and friends.
 func xattrPath(t *kernel.Task, addr uintptr, follow bool) (vfs.VirtualDentry, linux.Errno) {
 	pop, errno := pathArg(t, linux.AT_FDCWD, addr, follow, false)
@@ -78,25 +96,22 @@ func getXattr(t *kernel.Task, vd vfs.VirtualDentry, nameAddr, valueAddr uintptr,
 
 // Getxattr implements getxattr(2).
 func Getxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrPath(t, args[0].Pointer(), true)
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(t, vd, args[1].Pointer(), args[2].Pointer(), args[3].SizeT())
+	return getXattrCall(t, xattrFollow, args)
 }
 
 // Lgetxattr implements lgetxattr(2).
 func Lgetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrPath(t, args[0].Pointer(), false)
-	if errno != 0 {
-		return 0, errno
-	}
-	return getXattr(t, vd, args[1].Pointer(), args[2].Pointer(), args[3].SizeT())
+	return getXattrCall(t, xattrNoFollow, args)
 }
 
 // Fgetxattr implements fgetxattr(2).
 func Fgetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrFD(t, args[0].Int())
+	return getXattrCall(t, xattrByFD, args)
+}
+
+// getXattrCall is the body of the getxattr family.
+func getXattrCall(t *kernel.Task, how xattrTarget, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	vd, errno := xattrFile(t, how, args[0])
 	if errno != 0 {
 		return 0, errno
 	}
@@ -120,25 +135,22 @@ func listXattr(t *kernel.Task, vd vfs.VirtualDentry, addr uintptr, size uint64) 
 
 // Listxattr implements listxattr(2).
 func Listxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrPath(t, args[0].Pointer(), true)
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(t, vd, args[1].Pointer(), args[2].SizeT())
+	return listXattrCall(t, xattrFollow, args)
 }
 
 // Llistxattr implements llistxattr(2).
 func Llistxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrPath(t, args[0].Pointer(), false)
-	if errno != 0 {
-		return 0, errno
-	}
-	return listXattr(t, vd, args[1].Pointer(), args[2].SizeT())
+	return listXattrCall(t, xattrNoFollow, args)
 }
 
 // Flistxattr implements flistxattr(2).
 func Flistxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	vd, errno := xattrFD(t, args[0].Int())
+	return listXattrCall(t, xattrByFD, args)
+}
+
+// listXattrCall is the body of the listxattr family.
+func listXattrCall(t *kernel.Task, how xattrTarget, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	vd, errno := xattrFile(t, how, args[0])
 	if errno != 0 {
 		return 0, errno
 	}
@@ -200,37 +212,27 @@ func setXattr(t *kernel.Task, vd vfs.VirtualDentry, name, value string, flags in
 
 // Setxattr implements setxattr(2).
 func Setxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
-	if errno != 0 {
-		return 0, errno
-	}
-	vd, errno := xattrPath(t, args[0].Pointer(), true)
-	if errno != 0 {
-		return 0, errno
-	}
-	return setXattr(t, vd, name, value, args[4].Int())
+	return setXattrCall(t, xattrFollow, args)
 }
 
 // Lsetxattr implements lsetxattr(2).
 func Lsetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
-	if errno != 0 {
-		return 0, errno
-	}
-	vd, errno := xattrPath(t, args[0].Pointer(), false)
-	if errno != 0 {
-		return 0, errno
-	}
-	return setXattr(t, vd, name, value, args[4].Int())
+	return setXattrCall(t, xattrNoFollow, args)
 }
 
 // Fsetxattr implements fsetxattr(2).
 func Fsetxattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return setXattrCall(t, xattrByFD, args)
+}
+
+// setXattrCall is the body of the setxattr family: name and value are
+// checked before the file is looked up, as Linux does.
+func setXattrCall(t *kernel.Task, how xattrTarget, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	name, value, errno := setXattrArgs(t, args[1].Pointer(), args[2].Pointer(), args[3].SizeT(), args[4].Int())
 	if errno != 0 {
 		return 0, errno
 	}
-	vd, errno := xattrFD(t, args[0].Int())
+	vd, errno := xattrFile(t, how, args[0])
 	if errno != 0 {
 		return 0, errno
 	}
@@ -248,37 +250,26 @@ func removeXattr(t *kernel.Task, vd vfs.VirtualDentry, name string) (uintptr, li
 
 // Removexattr implements removexattr(2).
 func Removexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	name, errno := copyInXattrName(t, args[1].Pointer())
-	if errno != 0 {
-		return 0, errno
-	}
-	vd, errno := xattrPath(t, args[0].Pointer(), true)
-	if errno != 0 {
-		return 0, errno
-	}
-	return removeXattr(t, vd, name)
+	return removeXattrCall(t, xattrFollow, args)
 }
 
 // Lremovexattr implements lremovexattr(2).
 func Lremovexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
-	name, errno := copyInXattrName(t, args[1].Pointer())
-	if errno != 0 {
-		return 0, errno
-	}
-	vd, errno := xattrPath(t, args[0].Pointer(), false)
-	if errno != 0 {
-		return 0, errno
-	}
-	return removeXattr(t, vd, name)
+	return removeXattrCall(t, xattrNoFollow, args)
 }
 
 // Fremovexattr implements fremovexattr(2).
 func Fremovexattr(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
+	return removeXattrCall(t, xattrByFD, args)
+}
+
+// removeXattrCall is the body of the removexattr family.
+func removeXattrCall(t *kernel.Task, how xattrTarget, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	name, errno := copyInXattrName(t, args[1].Pointer())
 	if errno != 0 {
 		return 0, errno
 	}
-	vd, errno := xattrFD(t, args[0].Int())
+	vd, errno := xattrFile(t, how, args[0])
 	if errno != 0 {
 		return 0, errno
 	}
