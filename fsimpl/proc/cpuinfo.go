@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"fmt"
+	"github.com/palisade-sandbox/palisade/sentry/arch"
 	"strconv"
 	"strings"
 	"sync"
@@ -57,16 +58,13 @@ var (
 
 // regs returns CPUID's four registers as an array.
 func regs(leaf, subleaf uint32) [4]uint32 {
-	a, b, c, d := cpuid(leaf, subleaf)
+	a, b, c, d := arch.CPUID(leaf, subleaf)
 	return [4]uint32{a, b, c, d}
 }
 
 // hostCPU describes the host CPU from CPUID.
 func hostCPU() cpuDesc {
 	var c cpuDesc
-	if !hasCPUID {
-		return c
-	}
 	r0 := regs(0, 0)
 	c.maxLeaf = r0[0]
 	var v [12]byte
@@ -178,32 +176,30 @@ func (fs *Filesystem) cpuinfo(context.Context) ([]byte, error) {
 	}
 	for i := range n {
 		fmt.Fprintf(&b, "processor\t: %d\n", i)
-		if hasCPUID {
-			fmt.Fprintf(&b, "vendor_id\t: %s\n", cpu.vendor)
-			fmt.Fprintf(&b, "cpu family\t: %d\n", cpu.family)
-			fmt.Fprintf(&b, "model\t\t: %d\n", cpu.model)
-			fmt.Fprintf(&b, "model name\t: %s\n", cpu.name)
-			fmt.Fprintf(&b, "stepping\t: %d\n", cpu.step)
-			if cpu.mhz > 0 {
-				fmt.Fprintf(&b, "cpu MHz\t\t: %.3f\n", cpu.mhz)
-			}
-			if cpu.cacheKB > 0 {
-				fmt.Fprintf(&b, "cache size\t: %d KB\n", cpu.cacheKB)
-			}
-			fmt.Fprintf(&b, "physical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n", n, i, n)
-			fmt.Fprintf(&b, "apicid\t\t: %d\ninitial apicid\t: %d\n", i, i)
-			fmt.Fprintf(&b, "fpu\t\t: %s\nfpu_exception\t: %s\n", yes(cpu.hasFPU), yes(cpu.hasFPU))
-			fmt.Fprintf(&b, "cpuid level\t: %d\nwp\t\t: yes\n", cpu.maxLeaf)
-			fmt.Fprintf(&b, "flags\t\t: %s\n", cpu.flags)
-			if cpu.mhz > 0 {
-				fmt.Fprintf(&b, "bogomips\t: %.2f\n", 2*cpu.mhz)
-			}
-			fmt.Fprintf(&b, "clflush size\t: %d\ncache_alignment\t: %d\n", cpu.clflush, cpu.clflush)
-			if cpu.physBits > 0 {
-				fmt.Fprintf(&b, "address sizes\t: %d bits physical, %d bits virtual\n", cpu.physBits, cpu.virtBits)
-			}
-			b.WriteString("power management:\n")
+		fmt.Fprintf(&b, "vendor_id\t: %s\n", cpu.vendor)
+		fmt.Fprintf(&b, "cpu family\t: %d\n", cpu.family)
+		fmt.Fprintf(&b, "model\t\t: %d\n", cpu.model)
+		fmt.Fprintf(&b, "model name\t: %s\n", cpu.name)
+		fmt.Fprintf(&b, "stepping\t: %d\n", cpu.step)
+		if cpu.mhz > 0 {
+			fmt.Fprintf(&b, "cpu MHz\t\t: %.3f\n", cpu.mhz)
 		}
+		if cpu.cacheKB > 0 {
+			fmt.Fprintf(&b, "cache size\t: %d KB\n", cpu.cacheKB)
+		}
+		fmt.Fprintf(&b, "physical id\t: 0\nsiblings\t: %d\ncore id\t\t: %d\ncpu cores\t: %d\n", n, i, n)
+		fmt.Fprintf(&b, "apicid\t\t: %d\ninitial apicid\t: %d\n", i, i)
+		fmt.Fprintf(&b, "fpu\t\t: %s\nfpu_exception\t: %s\n", yes(cpu.hasFPU), yes(cpu.hasFPU))
+		fmt.Fprintf(&b, "cpuid level\t: %d\nwp\t\t: yes\n", cpu.maxLeaf)
+		fmt.Fprintf(&b, "flags\t\t: %s\n", cpu.flags)
+		if cpu.mhz > 0 {
+			fmt.Fprintf(&b, "bogomips\t: %.2f\n", 2*cpu.mhz)
+		}
+		fmt.Fprintf(&b, "clflush size\t: %d\ncache_alignment\t: %d\n", cpu.clflush, cpu.clflush)
+		if cpu.physBits > 0 {
+			fmt.Fprintf(&b, "address sizes\t: %d bits physical, %d bits virtual\n", cpu.physBits, cpu.virtBits)
+		}
+		b.WriteString("power management:\n")
 		b.WriteByte('\n')
 	}
 	return b.Bytes(), nil

@@ -38,7 +38,7 @@ func TestMinSigStackSizeMatchesHost(t *testing.T) {
 		t.Skip("host has no AT_MINSIGSTKSZ")
 	}
 	// The XSAVE size for the features enabled in XCR0.
-	_, ebx, _, _ := cpuid(0xd, 0)
+	_, ebx, _, _ := CPUID(0xd, 0)
 	if got := MinSigStackSize(int(ebx)); got != want {
 		t.Errorf("MinSigStackSize(%d) = %d, host AT_MINSIGSTKSZ = %d", ebx, got, want)
 	}

@@ -1,7 +1,7 @@
 #include "textflag.h"
 
-// func cpuid(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
-TEXT ·cpuid(SB), NOSPLIT, $0-24
+// func CPUID(eaxIn, ecxIn uint32) (eax, ebx, ecx, edx uint32)
+TEXT ·CPUID(SB), NOSPLIT, $0-24
 	MOVL eaxIn+0(FP), AX
 	MOVL ecxIn+4(FP), CX
 	CPUID

@@ -422,16 +422,16 @@ type xstateLayout struct {
 
 var hostXstate = sync.OnceValue(func() xstateLayout {
 	lay := xstateLayout{supported: linux.XFEATURE_MASK_FPSSE}
-	if maxLeaf, _, _, _ := cpuid(0, 0); maxLeaf < 0xd {
+	if maxLeaf, _, _, _ := CPUID(0, 0); maxLeaf < 0xd {
 		return lay
 	}
-	eax, _, _, edx := cpuid(0xd, 0)
+	eax, _, _, edx := CPUID(0xd, 0)
 	lay.supported |= uint64(edx)<<32 | uint64(eax)
 	for i := 2; i < 64; i++ {
 		if lay.supported&(1<<i) == 0 {
 			continue
 		}
-		size, off, _, _ := cpuid(0xd, uint32(i))
+		size, off, _, _ := CPUID(0xd, uint32(i))
 		lay.offset[i], lay.size[i] = off, size
 	}
 	return lay

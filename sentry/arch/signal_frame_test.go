@@ -80,7 +80,7 @@ func (m *fakeMem) read(t *testing.T, addr uint64, n int) []byte {
 
 // hostFPSize is the XSAVE area size for the features enabled in XCR0.
 func hostFPSize() int {
-	_, ebx, _, _ := cpuid(0xd, 0)
+	_, ebx, _, _ := CPUID(0xd, 0)
 	return int(ebx)
 }
 
