@@ -79,6 +79,10 @@ type Task struct {
 	args arch.SyscallArguments
 	// clearTID is set_tid_address's (or CLONE_CHILD_CLEARTID's) address.
 	clearTID uintptr
+	// schedMu guards sched, the scheduling attributes other tasks may
+	// read and set (sched_setaffinity on a TID).
+	schedMu sync.Mutex
+	sched   SchedAttr
 	// personality is personality(2)'s value, inherited by children.
 	personality uint32
 	// exe is the path of the program the task runs (/proc/PID/exe).

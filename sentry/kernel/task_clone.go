@@ -205,6 +205,7 @@ func (t *Task) Clone(opts CloneOptions) (int32, linux.Errno) {
 	child := newTask(k, tg, m, ctx, ac, fdTable, fsc, creds)
 	child.name = t.name
 	child.personality = t.personality
+	child.sched = t.SchedAttr().forChild()
 	child.sigMask = t.sigMask
 	if f&CLONE_VM == 0 || f&CLONE_VFORK != 0 {
 		child.altStack = t.altStack

@@ -119,3 +119,20 @@ func TestWaitOptionsMatch(t *testing.T) {
 		}
 	}
 }
+
+func TestSchedAttrForChild(t *testing.T) {
+	keep := SchedAttr{Nice: -5, Policy: schedFIFO, Affinity: []byte{3}}
+	if c := keep.forChild(); c.Nice != -5 || c.Policy != schedFIFO || c.ResetOnFork || len(c.Affinity) != 1 || c.Affinity[0] != 3 {
+		t.Errorf("inherited %+v, want the parent's", c)
+	}
+	reset := SchedAttr{Nice: -5, Policy: schedRR, ResetOnFork: true}
+	if c := reset.forChild(); c.Nice != 0 || c.Policy != schedOther || c.ResetOnFork {
+		t.Errorf("reset-on-fork child %+v, want nice 0, SCHED_OTHER, flag cleared", c)
+	}
+	p := SchedAttr{Affinity: []byte{1}}
+	c := p.forChild()
+	c.Affinity[0] = 2
+	if p.Affinity[0] != 1 {
+		t.Error("child's affinity mask aliases the parent's")
+	}
+}

@@ -3,8 +3,6 @@ package linux
 import (
 	"encoding/binary"
 	"runtime"
-	"sync"
-	"weak"
 
 	"github.com/palisade-sandbox/palisade/abi/linux"
 	"github.com/palisade-sandbox/palisade/sentry/arch"
@@ -15,7 +13,7 @@ import (
 func init() { registrars = append(registrars, registerSched) }
 
 // schedNote is the caveat shared by the scheduling calls.
-const schedNote = "values are recorded per task and reported, not enforced on the host; fork does not inherit them yet"
+const schedNote = "values are recorded per task, inherited by children (SCHED_RESET_ON_FORK honoured) and reported; the host does not apply them"
 
 // registerSched registers the scheduling calls.
 func registerSched(b *tableBuilder) {
@@ -61,57 +59,6 @@ var numCPUs = runtime.NumCPU()
 
 // cpuMaskBytes is the kernel's cpumask size: whole longs covering numCPUs.
 var cpuMaskBytes = 8 * ((numCPUs + 63) / 64)
-
-// schedState is what the guest set for one task's scheduling. The host
-// schedules the thread behind the task as it likes; these values are kept
-// so that the guest reads back what it set.
-type schedState struct {
-	nice        int32
-	policy      int32
-	resetOnFork bool
-	// affinity is the CPU mask, cpuMaskBytes long; nil means every CPU.
-	affinity []byte
-}
-
-// schedStates maps tasks to their schedState, holding them weakly: an
-// entry is removed when its task is garbage collected. Tasks that never
-// changed anything have no entry (the defaults: nice 0, SCHED_OTHER, all
-// CPUs). This lives here rather than in kernel.Task only until the kernel
-// has a place for it (and fork copies it).
-var schedStates = struct {
-	// mu guards m.
-	mu sync.Mutex
-	m  map[weak.Pointer[kernel.Task]]schedState
-}{m: make(map[weak.Pointer[kernel.Task]]schedState)}
-
-// getSched returns t's scheduling state.
-func getSched(t *kernel.Task) schedState {
-	schedStates.mu.Lock()
-	defer schedStates.mu.Unlock()
-	return schedStates.m[weak.Make(t)]
-}
-
-// updateSched changes t's scheduling state with f, which returns 0 to keep
-// the change or an errno to drop it. f runs under schedStates.mu, so that
-// two threads changing one task do not lose an update; it must not block.
-func updateSched(t *kernel.Task, f func(*schedState) linux.Errno) linux.Errno {
-	wp := weak.Make(t)
-	schedStates.mu.Lock()
-	defer schedStates.mu.Unlock()
-	s, had := schedStates.m[wp]
-	if errno := f(&s); errno != 0 {
-		return errno
-	}
-	schedStates.m[wp] = s
-	if !had {
-		runtime.AddCleanup(t, func(wp weak.Pointer[kernel.Task]) {
-			schedStates.mu.Lock()
-			delete(schedStates.m, wp)
-			schedStates.mu.Unlock()
-		}, wp)
-	}
-	return 0
-}
 
 // schedTarget returns the task pid names for the scheduling calls: the
 // caller for 0, else the task with that thread ID (ESRCH if none).
@@ -160,7 +107,7 @@ func SchedGetaffinity(t *kernel.Task, args *arch.SyscallArguments) (uintptr, lin
 	if errno != 0 {
 		return 0, errno
 	}
-	mask := getSched(target).affinity
+	mask := target.SchedAttr().Affinity
 	if mask == nil {
 		mask = make([]byte, cpuMaskBytes)
 		for cpu := range numCPUs {
@@ -202,8 +149,8 @@ func SchedSetaffinity(t *kernel.Task, args *arch.SyscallArguments) (uintptr, lin
 	if empty {
 		return 0, unix.EINVAL
 	}
-	return 0, updateSched(target, func(s *schedState) linux.Errno {
-		s.affinity = mask
+	return 0, target.UpdateSchedAttr(func(s *kernel.SchedAttr) linux.Errno {
+		s.Affinity = mask
 		return 0
 	})
 }
@@ -214,7 +161,7 @@ func SchedSetaffinity(t *kernel.Task, args *arch.SyscallArguments) (uintptr, lin
 func Getcpu(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Errno) {
 	cpuAddr, nodeAddr := args[0].Pointer(), args[1].Pointer()
 	var cpus []int
-	mask := getSched(t).affinity
+	mask := t.SchedAttr().Affinity
 	for cpu := range numCPUs {
 		if mask == nil || mask[cpu/8]&(1<<(cpu%8)) != 0 {
 			cpus = append(cpus, cpu)
@@ -256,9 +203,9 @@ func SchedGetscheduler(t *kernel.Task, args *arch.SyscallArguments) (uintptr, li
 	if errno != 0 {
 		return 0, errno
 	}
-	s := getSched(target)
-	policy := uintptr(s.policy)
-	if s.resetOnFork {
+	s := target.SchedAttr()
+	policy := uintptr(s.Policy)
+	if s.ResetOnFork {
 		policy |= schedResetOnFork
 	}
 	return policy, 0
@@ -281,11 +228,11 @@ func setScheduler(t *kernel.Task, pid, policy int32, paramAddr uintptr) (uintptr
 	}
 	priv := t.Credentials().HasCapability(unix.CAP_SYS_NICE)
 	owner := sameOwner(t, target)
-	return 0, updateSched(target, func(s *schedState) linux.Errno {
+	return 0, target.UpdateSchedAttr(func(s *kernel.SchedAttr) linux.Errno {
 		newPolicy := policy
-		resetOnFork := s.resetOnFork
+		resetOnFork := s.ResetOnFork
 		if newPolicy == -1 {
-			newPolicy = s.policy
+			newPolicy = s.Policy
 		} else {
 			resetOnFork = newPolicy&schedResetOnFork != 0
 			newPolicy &^= schedResetOnFork
@@ -303,14 +250,14 @@ func setScheduler(t *kernel.Task, pid, policy int32, paramAddr uintptr) (uintptr
 			return unix.EPERM
 		}
 		if !priv {
-			if s.policy == schedIdle && newPolicy != schedIdle && !canLowerNiceTo(t, target, s.nice) {
+			if s.Policy == schedIdle && newPolicy != schedIdle && !canLowerNiceTo(t, target, s.Nice) {
 				return unix.EPERM
 			}
-			if !owner || (s.resetOnFork && !resetOnFork) {
+			if !owner || (s.ResetOnFork && !resetOnFork) {
 				return unix.EPERM
 			}
 		}
-		s.policy, s.resetOnFork = newPolicy, resetOnFork
+		s.Policy, s.ResetOnFork = newPolicy, resetOnFork
 		return 0
 	})
 }
@@ -382,7 +329,7 @@ func SchedRRGetInterval(t *kernel.Task, args *arch.SyscallArguments) (uintptr, l
 		return 0, errno
 	}
 	var ns int64
-	if getSched(target).policy == schedRR {
+	if target.SchedAttr().Policy == schedRR {
 		ns = rrTimeslice
 	}
 	var b [16]byte
@@ -449,7 +396,7 @@ func Getpriority(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Er
 	}
 	best := int32(0)
 	for _, target := range targets {
-		best = max(best, 20-getSched(target).nice)
+		best = max(best, 20-target.SchedAttr().Nice)
 	}
 	return uintptr(best), 0
 }
@@ -475,11 +422,11 @@ func Setpriority(t *kernel.Task, args *arch.SyscallArguments) (uintptr, linux.Er
 			result = unix.EPERM
 			continue
 		}
-		if errno := updateSched(target, func(s *schedState) linux.Errno {
-			if nice < s.nice && !canLowerNiceTo(t, target, nice) {
+		if errno := target.UpdateSchedAttr(func(s *kernel.SchedAttr) linux.Errno {
+			if nice < s.Nice && !canLowerNiceTo(t, target, nice) {
 				return unix.EACCES
 			}
-			s.nice = nice
+			s.Nice = nice
 			return 0
 		}); errno != 0 {
 			result = errno
