@@ -66,12 +66,13 @@ type Task struct {
 	// task loop checks it before every return to the guest.
 	signalCheck atomic.Bool
 
-	// intMu guards intCh and intClosed: the interrupt channel, closed
-	// when the task must stop blocking and replaced before its next
-	// syscall once nothing is left to act on.
+	// intMu guards intCh, the interrupt channel, and changes to
+	// intClosed: the channel is closed when the task must stop blocking
+	// and replaced before its next syscall once nothing is left to act
+	// on; intClosed can be read without the lock.
 	intMu     sync.Mutex
 	intCh     chan struct{}
-	intClosed bool
+	intClosed atomic.Bool
 
 	// The fields below are owned by the task goroutine.
 

@@ -599,9 +599,9 @@ func (tg *ThreadGroup) realUIDLocked() uint32 {
 // signals: its interrupt channel closes and the platform stops the guest.
 func (t *Task) interruptForSignal() {
 	t.intMu.Lock()
-	if !t.intClosed {
+	if !t.intClosed.Load() {
 		close(t.intCh)
-		t.intClosed = true
+		t.intClosed.Store(true)
 	}
 	t.intMu.Unlock()
 	t.ctx.Interrupt()
@@ -619,10 +619,8 @@ func (t *Task) Interrupted() <-chan struct{} {
 // rearmInterrupt gives the task a fresh interrupt channel if the old one
 // was closed and nothing is left to act on; called before each syscall.
 func (t *Task) rearmInterrupt() {
-	t.intMu.Lock()
-	closed := t.intClosed
-	t.intMu.Unlock()
-	if !closed || t.killed.Load() {
+	// The common case (nothing interrupted the task) takes no lock.
+	if !t.intClosed.Load() || t.killed.Load() {
 		return
 	}
 	k := t.k
@@ -631,7 +629,7 @@ func (t *Task) rearmInterrupt() {
 	if !busy {
 		t.intMu.Lock()
 		t.intCh = make(chan struct{})
-		t.intClosed = false
+		t.intClosed.Store(false)
 		t.intMu.Unlock()
 	}
 	k.mu.Unlock()
@@ -767,9 +765,6 @@ func (t *Task) SigWait(set linux.SignalSet, done <-chan time.Time) (linux.Signal
 	set &^= unblockable
 	k := t.k
 	take := func() (linux.SignalInfo, bool) { return t.DequeueSignalIn(set) }
-	if info, ok := take(); ok {
-		return info, 0
-	}
 	k.mu.Lock()
 	t.sigWaiting = set
 	k.mu.Unlock()
