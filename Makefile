@@ -37,13 +37,23 @@ test: build
 	$(MAKE) --no-print-directory fuzz
 
 # fuzz runs each Go fuzz target for FUZZTIME (make fuzz FUZZTIME=10m for longer).
+# A run that fails only with "context deadline exceeded" and no failing
+# input is Go 1.26's fuzz coordinator racing its own deadline under load
+# (go.dev/issue/75804, fixed in Go 1.27): it is retried once. A written
+# crasher or panic fails at once.
 fuzz: deps
 	@set -e; log=$$(mktemp); trap 'rm -f "$$log"' EXIT; \
 	for pkg in $$($(GO) list ./...); do \
 	  dir=$$($(GO) list -f '{{.Dir}}' $$pkg); \
 	  for t in $$(grep -ho '^func Fuzz[A-Za-z0-9_]*' $$dir/*_test.go 2>/dev/null | sed 's/func //'); do \
 	    echo "fuzz $$pkg $$t ($(FUZZTIME))"; \
-	    $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg >"$$log" 2>&1 || { cat "$$log"; exit 1; }; \
+	    for try in 1 2; do \
+	      if $(GO) test -run='^$$' -fuzz="^$$t$$" -fuzztime=$(FUZZTIME) $$pkg >"$$log" 2>&1; then break; fi; \
+	      if [ $$try = 1 ] && grep -q 'context deadline exceeded' "$$log" && ! grep -qE 'Failing input|panic:' "$$log"; then \
+	        echo "  Go's fuzz coordinator missed its own -fuzztime deadline (go.dev/issue/75804, no input failed): retrying once"; continue; \
+	      fi; \
+	      cat "$$log"; exit 1; \
+	    done; \
 	  done; \
 	done
 
